@@ -1,0 +1,160 @@
+"""The ``user`` section of an event: who did it, hashed where TikTok asks for hashes (SPEC §6–7).
+
+Reads click and cookie ids with their fallbacks (raw ``Cookie`` header, ``ttclid`` in the page
+URL), hashes email, phone and external id, and adds the device ids of the event's platform.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from tiktok_destination import hashing
+from tiktok_destination.expressions import is_empty, path_getter
+from tiktok_destination.mapping import (
+    ANDROID_FIELDS,
+    ATT_STATUSES,
+    COOKIE_FALLBACKS,
+    COOKIE_SOURCES,
+    IOS_FIELDS,
+    URL_FALLBACKS,
+)
+from tiktok_destination.settings import Config
+from tiktok_destination.values import BadValue, to_locale, to_string
+
+_COOKIE_GETTERS = tuple(path_getter(path) for path in COOKIE_SOURCES)
+
+
+class FieldProblem(ValueError):
+    """A field whose value cannot be sent; the message names the field."""
+
+
+def parse_cookies(raw: Any) -> dict[str, str]:
+    """Name → value from a raw ``Cookie`` header (or an already parsed object)."""
+    if isinstance(raw, dict):
+        return {str(key): str(value) for key, value in raw.items() if not is_empty(value)}
+    if not isinstance(raw, str):
+        return {}
+    cookies: dict[str, str] = {}
+    for part in raw.split(";"):
+        name, sep, value = part.partition("=")
+        value = value.strip().strip('"')
+        if sep and name.strip() and value:
+            cookies.setdefault(name.strip(), value)
+    return cookies
+
+
+def _cookies(event: dict[str, Any]) -> dict[str, str]:
+    for getter in _COOKIE_GETTERS:
+        raw = getter(event)
+        if raw is not None:
+            return parse_cookies(raw)
+    return {}
+
+
+def query_parameter(url: Any, name: str) -> str | None:
+    if not isinstance(url, str) or name not in url:
+        return None
+    values = parse_qs(urlsplit(url).query).get(name)
+    return values[0] if values and values[0] else None
+
+
+def _hasher(key: str, config: Config) -> Callable[[str], str | None]:
+    if key == "email":
+        return hashing.hash_email
+    if key == "phone":
+        region = config.default_phone_region
+        return lambda text: hashing.hash_phone(text, region)
+    lowercase = config.lowercase_user_id
+    return lambda text: hashing.hash_external_id(text, lowercase)
+
+
+def hash_user_value(
+    key: str, value: Any, config: Config, field: str, warnings: list[str]
+) -> str | list[str] | None:
+    """``value`` (one or a list) normalised and hashed for ``email``, ``phone`` or ``external_id``."""
+    hasher = _hasher(key, config)
+    values = value if isinstance(value, list) else [value]
+    hashes = []
+    for index, item in enumerate(values):
+        if is_empty(item):
+            continue
+        try:
+            text = to_string(item)
+        except BadValue as problem:
+            where = f"{field}[{index}]" if isinstance(value, list) else field
+            raise FieldProblem(f"{where}: {problem}") from None
+        digest = hasher(text)
+        if digest is not None:
+            hashes.append(digest)
+        elif key == "phone" and text.strip():
+            hint = "" if config.default_phone_region else " (set default_phone_region for national numbers)"
+            warnings.append(f"{field}: left out a number that could not be read as E.164{hint}")
+    if not hashes:
+        return None
+    return hashes if isinstance(value, list) else hashes[0]
+
+
+def _text(config: Config, field: str, event: dict[str, Any]) -> str | None:
+    value = config.fields[field](event)
+    if value is None:
+        return None
+    try:
+        return to_string(value).strip() or None
+    except BadValue as problem:
+        raise FieldProblem(f"{field}: {problem}") from None
+
+
+def _att_status(value: str) -> str:
+    status = value.strip().upper().replace(" ", "_").replace("-", "_")
+    if status not in ATT_STATUSES:
+        raise FieldProblem(f"device_att_status: expected one of {', '.join(ATT_STATUSES)}, got {value!r}")
+    return status
+
+
+def build_user(
+    event: dict[str, Any], config: Config, page_url: Any, warnings: list[str]
+) -> dict[str, Any]:
+    """``data[0].user`` for ``event``; empty values are left out."""
+    fields = config.fields
+    user: dict[str, Any] = {}
+    cookies: dict[str, str] | None = None
+    for field, key in (("click_id", "ttclid"), ("cookie_id", "ttp")):
+        value = _text(config, field, event)
+        if value is None:
+            if cookies is None:
+                cookies = _cookies(event)
+            value = cookies.get(COOKIE_FALLBACKS[field])
+        if value is None and field in URL_FALLBACKS:
+            value = query_parameter(page_url, URL_FALLBACKS[field])
+        if value is not None:
+            user[key] = value
+    for field, key in (("user_id", "external_id"), ("user_email", "email"), ("user_phone", "phone")):
+        raw = fields[field](event)
+        if raw is not None:
+            hashed = hash_user_value(key, raw, config, field, warnings)
+            if hashed is not None:
+                user[key] = hashed
+    for field, key in (("device_ip", "ip"), ("device_user_agent", "user_agent")):
+        text = _text(config, field, event)
+        if text is not None:
+            user[key] = text
+    language = fields["device_language"](event)
+    if language is not None:
+        try:
+            user["locale"] = to_locale(language)
+        except BadValue as problem:
+            raise FieldProblem(f"device_language: {problem}") from None
+    platform = _text(config, "device_platform", event)
+    platform = platform.lower() if platform else None
+    device_fields = IOS_FIELDS if platform == "ios" else ANDROID_FIELDS if platform == "android" else {}
+    for field, key in device_fields.items():
+        text = _text(config, field, event)
+        if text is not None:
+            user[key] = _att_status(text) if key == "att_status" else text
+    for name, getter in config.custom_user_properties:
+        value = getter(event)
+        if value is not None:
+            user[name] = value
+    return user

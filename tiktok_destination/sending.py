@@ -1,0 +1,188 @@
+"""``tiktok-destination send``: transform events as they are read and deliver them in batches.
+
+Events wait in one buffer per request group (source, source id, test code) and go out when a
+buffer is full, so memory stays flat. Every event gets one outcome record in ``--outcomes``,
+written as soon as it is known: ``{"line", "event_id", "status", "code", "message",
+"request_id"}``. Ctrl-C stops cleanly: what was not sent is recorded as ``failed``.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import sys
+import threading
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from contextlib import ExitStack, contextmanager
+from typing import IO, Any
+
+from tqdm import tqdm
+
+from tiktok_destination import destination
+from tiktok_destination.records import NotJson, Record
+from tiktok_destination.settings import config_for
+
+Pending = list[tuple[int, dict[str, Any]]]
+STATUSES = ("ok", "skipped", "invalid", "delivered", "rejected", "failed")
+INTERRUPTED_BEFORE = "interrupted before sending: not delivered"
+INTERRUPTED_DURING = (
+    "interrupted while sending: TikTok may or may not have it; sending it again is safe "
+    "(TikTok deduplicates by event_id)"
+)
+
+
+@contextmanager
+def _uninterrupted() -> Iterator[None]:
+    """Hold Ctrl-C back while an outcome is recorded, so none is half written or lost."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+
+
+def _group_key(payload: dict[str, Any]) -> tuple[Any, ...]:
+    return (payload["event_source"], payload["event_source_id"], payload.get("test_event_code"))
+
+
+def _event_id(payload: dict[str, Any]) -> Any:
+    return payload["data"][0].get("event_id")
+
+
+class SendRun:
+    """One ``send`` command: read, transform, batch, deliver, record."""
+
+    def __init__(
+        self, hook: Any, settings: dict[str, Any], *, outcomes_path: str | None, dry_run: bool,
+        out: IO[str] = sys.stdout, err: IO[str] = sys.stderr,
+    ) -> None:
+        self.hook = hook
+        self.settings = settings
+        self.config = config_for(settings)
+        self.outcomes_path = outcomes_path
+        self.dry_run = dry_run
+        self.out, self.err = out, err
+        self.batch_size = 1 if self.config.test_event_code else self.config.batch_size
+        self.groups: dict[tuple[Any, ...], Pending] = {}
+        self.in_flight: Pending = []
+        self.counts: Counter[str] = Counter()
+        self.read = 0
+        self.requests = 0
+        self._records: IO[str] | None = None
+        self._bar: tqdm[Any] | None = None
+
+    def run(self, records: Iterable[Record]) -> bool:
+        """Process every record; ``False`` when interrupted by Ctrl-C."""
+        if self.config.test_event_code:
+            print(
+                "warning: test_event_code is set: TikTok shows these events in Test Events "
+                "and does not save them", file=self.err,
+            )
+        with ExitStack() as stack:
+            if self.outcomes_path:
+                self._records = stack.enter_context(open(self.outcomes_path, "w", encoding="utf-8"))
+            self._bar = stack.enter_context(
+                tqdm(unit=" events", file=self.err, disable=not self.err.isatty(), leave=False)
+            )
+            try:
+                for line, event in records:
+                    self._take(line, event)
+                for key in list(self.groups):
+                    self._flush(key)
+            except KeyboardInterrupt:
+                self._interrupted()
+                return False
+            finally:
+                self._summary()
+        return True
+
+    def all_done(self) -> bool:
+        """Every event delivered (or, in a dry run, every event would be sent)."""
+        not_sent = sum(self.counts[status] for status in ("skipped", "invalid", "rejected", "failed"))
+        return not_sent == 0
+
+    def _take(self, line: int, event: Any) -> None:
+        with _uninterrupted():
+            full = self._take_one(line, event)
+        if full is not None:
+            self._flush(full)
+
+    def _take_one(self, line: int, event: Any) -> tuple[Any, ...] | None:
+        """Transform and buffer one event; the key of its group when that group is full."""
+        self.read += 1
+        if self._bar is not None:
+            self._bar.update()
+        if isinstance(event, NotJson):
+            self._record(line, None, "invalid", event.message)
+            return None
+        outcome = self.hook.cdp_destination_transform(
+            destination="tiktok", event=event, settings=self.settings
+        )
+        if outcome["status"] != "ok":
+            self._record(line, None, outcome["status"], outcome.get("reason") or outcome["error"])
+            return None
+        self.counts["ok"] += 1
+        payload = outcome["payload"]
+        key = _group_key(payload)
+        group = self.groups.setdefault(key, [])
+        group.append((line, payload))
+        return key if len(group) >= self.batch_size else None
+
+    def _flush(self, key: tuple[Any, ...]) -> None:
+        self.in_flight = self.groups.pop(key)
+        payloads = [payload for _line, payload in self.in_flight]
+        if self.dry_run:
+            deliverer = destination.deliverer_for(self.config)
+            for body in deliverer.plan(payloads):
+                self.requests += 1
+                request = {
+                    "method": "POST", "url": self.config.api_url,
+                    "headers": {"Access-Token": "<redacted>", "Content-Type": "application/json"},
+                    "json": body,
+                }
+                self.out.write(json.dumps(request, ensure_ascii=False) + "\n")
+        else:
+            outcomes = self.hook.cdp_destination_send(
+                destination="tiktok", payloads=payloads, settings=self.settings
+            )
+            with _uninterrupted():
+                for (line, payload), outcome in zip(self.in_flight, outcomes):
+                    self._record(line, _event_id(payload), outcome["status"], outcome["message"],
+                                 outcome["code"], outcome["request_id"])
+                self.in_flight = []
+                if self._records is not None:
+                    self._records.flush()
+        self.in_flight = []
+        if self._bar is not None:
+            self._bar.set_postfix(
+                delivered=self.counts["delivered"], rejected=self.counts["rejected"],
+                failed=self.counts["failed"],
+            )
+
+    def _record(
+        self, line: int, event_id: Any, status: str, message: str,
+        code: int | None = None, request_id: str | None = None,
+    ) -> None:
+        self.counts[status] += 1
+        if self._records is not None:
+            record = {"line": line, "event_id": event_id, "status": status, "code": code,
+                      "message": message, "request_id": request_id}
+            self._records.write(json.dumps(record, ensure_ascii=False) + "\n")
+
+    def _interrupted(self) -> None:
+        for line, payload in self.in_flight:
+            self._record(line, _event_id(payload), "failed", INTERRUPTED_DURING)
+        for group in self.groups.values():
+            for line, payload in group:
+                self._record(line, _event_id(payload), "failed", INTERRUPTED_BEFORE)
+        self.in_flight, self.groups = [], {}
+        print("interrupted: the events not sent are recorded as failed", file=self.err)
+
+    def _summary(self) -> None:
+        counts = ", ".join(f"{status} {self.counts[status]}" for status in STATUSES)
+        extra = f", {self.requests} requests planned (dry run)" if self.dry_run else ""
+        print(f"read {self.read}: {counts}{extra}", file=self.err)

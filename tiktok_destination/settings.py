@@ -1,0 +1,264 @@
+"""Settings: validate them (every problem at once, by key), fill defaults, compile them once.
+
+``config_for`` is what the hooks call per event: it returns the compiled ``Config`` for a settings
+dict, validating and compiling only when it meets settings it has not seen.
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import ipaddress
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Any
+from urllib.parse import urlsplit
+
+from jsonschema import Draft202012Validator, ValidationError
+
+from tiktok_destination import resources
+from tiktok_destination.expressions import Getter, compile_expression
+from tiktok_destination.mapping import (
+    BUILTIN_KEYS,
+    EVENT_SOURCES,
+    EVENT_TABLE,
+    FIELDS,
+    SOURCE_SETTING,
+    VIEW_CONTENT_OPTIONAL,
+    Scope,
+)
+
+SCHEMA_FILE = "schemas/settings.schema.json"
+SECRET_KEYS = frozenset({"access_token"})
+TOKEN_ENV = "TIKTOK_ACCESS_TOKEN"
+
+
+class SettingsError(ValueError):
+    """Settings that cannot be used; ``problems`` lists every one, each naming its key."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("invalid settings: " + "; ".join(problems))
+        self.problems = problems
+
+
+@cache
+def schema() -> dict[str, Any]:
+    """The settings JSON Schema (draft 2020-12)."""
+    loaded: dict[str, Any] = resources.load_json(SCHEMA_FILE)
+    return loaded
+
+
+@cache
+def _validator() -> Draft202012Validator:
+    return Draft202012Validator(schema())
+
+
+def defaults() -> dict[str, Any]:
+    """Every setting that has a default, with it."""
+    return {
+        key: copy.deepcopy(spec["default"])
+        for key, spec in schema()["properties"].items()
+        if "default" in spec
+    }
+
+
+def _where(path: Any) -> str:
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "settings"
+
+
+def _suggest(name: str, known: Any) -> str:
+    close = difflib.get_close_matches(name, list(known), n=1)
+    return f" (did you mean {close[0]}?)" if close else ""
+
+
+def _describe(error: ValidationError) -> list[str]:
+    where = _where(error.absolute_path)
+    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+        known = error.schema.get("properties", {})
+        return [
+            f"{_where([*error.absolute_path, key])}: unknown key{_suggest(key, known)}"
+            for key in error.instance
+            if key not in known
+        ]
+    if "propertyNames" in error.schema_path:
+        names = _validator().schema["$defs"]["field_name"]["enum"]
+        return [f"{where}.{error.instance}: unknown field{_suggest(str(error.instance), names)}"]
+    if error.validator == "required":
+        missing = error.message.split("'")[1] if "'" in error.message else "?"
+        return [f"{_where([*error.absolute_path, missing])}: required"]
+    if error.validator == "oneOf":
+        return [
+            f"{where}: must be a property path, a {{{{path}}}} template, "
+            '{"value": ...} or a list of these'
+        ]
+    if any(part in SECRET_KEYS for part in error.absolute_path):
+        return [f"{where}: must be a non-empty string"]
+    return [f"{where}: {error.message}"]
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _cross_field_problems(settings: Mapping[str, Any]) -> list[str]:
+    problems = []
+    if not any(settings.get(key) for key in SOURCE_SETTING.values()):
+        problems.append(
+            "pixel_id: one of pixel_id, app_id, offline_event_set_id or crm_event_set_id "
+            "is required"
+        )
+    url = settings.get("api_url")
+    if isinstance(url, str):
+        parts = urlsplit(url)
+        if parts.scheme == "http" and not _is_loopback(parts.hostname or ""):
+            problems.append("api_url: must be https (plain http only to a loopback host)")
+    seen: dict[tuple[str, str | None], int] = {}
+    for index, row in enumerate(settings.get("event_mapping") or []):
+        if isinstance(row, dict) and isinstance(row.get("event"), str):
+            key = (row["event"], row.get("event_source"))
+            if key in seen:
+                problems.append(
+                    f"event_mapping[{index}]: maps {row['event']!r} again "
+                    f"(already in event_mapping[{seen[key]}])"
+                )
+            seen.setdefault(key, index)
+    for setting, section in (("custom_event_properties", "properties"), ("custom_user_properties", "user")):
+        for index, row in enumerate(settings.get(setting) or []):
+            if isinstance(row, dict) and row.get("name") in BUILTIN_KEYS[section]:
+                problems.append(
+                    f"{setting}[{index}].name: {row['name']!r} is set by the destination itself; "
+                    "change where it is read from with smart_mapping"
+                )
+    return problems
+
+
+def validate(settings: object) -> list[str]:
+    """Every problem with ``settings``, each starting with its key; empty when they are valid."""
+    if not isinstance(settings, Mapping):
+        return [f"settings: expected an object, got {type(settings).__name__}"]
+    problems = [
+        message
+        for error in sorted(_validator().iter_errors(dict(settings)), key=lambda e: list(e.path))
+        for message in _describe(error)
+    ]
+    return problems + _cross_field_problems(settings)
+
+
+@dataclass(frozen=True, eq=False)
+class Config:
+    """Settings compiled for the transform and delivery. Its repr never shows the token.
+
+    Compared and hashed by identity: one object per settings object seen.
+    """
+
+    access_token: str = field(repr=False)
+    source_ids: dict[str, str]
+    test_event_code: str | None
+    event_names: dict[Scope, dict[str, str]]
+    fields: dict[str, Getter]
+    custom_event_properties: tuple[tuple[str, Getter], ...]
+    custom_user_properties: tuple[tuple[str, Getter], ...]
+    autodiscover_event_source: bool
+    lowercase_user_id: bool
+    default_phone_region: str | None
+    api_url: str
+    batch_size: int
+    timeout_s: float
+    max_retries: int
+
+
+def _event_names(settings: Mapping[str, Any]) -> dict[Scope, dict[str, str]]:
+    view_content = set(settings["view_content_events"])
+    names: dict[Scope, dict[str, str]] = {"web": {}, "app": {}}
+    for row in EVENT_TABLE:
+        if row.event in VIEW_CONTENT_OPTIONAL and row.event not in view_content:
+            continue
+        if row.web:
+            names["web"][row.event] = row.web
+        if row.app:
+            names["app"][row.event] = row.app
+    for row in settings["event_mapping"]:
+        scopes: tuple[Scope, ...] = (row["event_source"],) if "event_source" in row else ("web", "app")
+        for scope in scopes:
+            names[scope][row["event"]] = row["tiktok_event"]
+    return names
+
+
+def _custom(rows: list[dict[str, Any]]) -> tuple[tuple[str, Getter], ...]:
+    return tuple((row["name"], compile_expression(row["value"])) for row in rows)
+
+
+def compile_settings(settings: Mapping[str, Any]) -> Config:
+    """Validate and compile; raises ``SettingsError`` listing every problem."""
+    problems = validate(settings)
+    if problems:
+        raise SettingsError(problems)
+    full = {**defaults(), **settings}
+    smart = full["smart_mapping"]
+    fields = {
+        spec.name: compile_expression(smart[spec.name] if spec.name in smart else list(spec.source))
+        for spec in FIELDS
+        if spec.name in smart or spec.source
+    }
+    return Config(
+        access_token=full["access_token"],
+        source_ids={
+            source: full[SOURCE_SETTING[source]]
+            for source in EVENT_SOURCES
+            if full.get(SOURCE_SETTING[source])
+        },
+        test_event_code=full.get("test_event_code"),
+        event_names=_event_names(full),
+        fields=fields,
+        custom_event_properties=_custom(full["custom_event_properties"]),
+        custom_user_properties=_custom(full["custom_user_properties"]),
+        autodiscover_event_source=full["autodiscover_event_source"],
+        lowercase_user_id=full["lowercase_user_id"],
+        default_phone_region=full.get("default_phone_region"),
+        api_url=full["api_url"],
+        batch_size=full["batch_size"],
+        timeout_s=float(full["timeout_s"]),
+        max_retries=full["max_retries"],
+    )
+
+
+class _Cache:
+    """The last few settings dicts seen, by identity, checked by equality before reuse."""
+
+    def __init__(self, size: int = 8) -> None:
+        self._size = size
+        self._entries: dict[int, tuple[dict[str, Any], Config | SettingsError]] = {}
+
+    def get(self, settings: Any) -> Config:
+        entry = self._entries.get(id(settings))
+        if entry is None or entry[0] != settings:
+            result: Config | SettingsError
+            try:
+                result = compile_settings(settings)
+            except SettingsError as error:
+                result = error
+            if len(self._entries) >= self._size:
+                self._entries.pop(next(iter(self._entries)))
+            snapshot = copy.deepcopy(dict(settings)) if isinstance(settings, Mapping) else {}
+            entry = (snapshot, result)
+            self._entries[id(settings)] = entry
+        if isinstance(entry[1], SettingsError):
+            raise entry[1]
+        return entry[1]
+
+
+_cache = _Cache()
+
+
+def config_for(settings: Any) -> Config:
+    """The compiled ``Config`` for ``settings``; raises ``SettingsError`` when they are invalid."""
+    return _cache.get(settings)

@@ -1,0 +1,245 @@
+"""One CDP event → one TikTok Events API 2.0 request body. Pure: no I/O, the clock is passed in.
+
+``transform`` returns an outcome and never raises for bad input: an unmapped event is ``skipped``,
+a value that cannot be sent makes the event ``invalid`` with a message naming the field.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from decimal import Decimal
+from typing import Any
+
+from tiktok_destination.expressions import is_empty
+from tiktok_destination.identity import FieldProblem, build_user
+from tiktok_destination.mapping import (
+    EVENT_SOURCES,
+    ITEM_CONTENT_TYPES,
+    ITEM_FIELDS,
+    SOURCE_SETTING,
+    TARGETS,
+    WEB_ONLY_FIELDS,
+    scope_of,
+)
+from tiktok_destination.outcomes import TransformOutcome, invalid, ok, skipped
+from tiktok_destination.settings import Config
+from tiktok_destination.values import (
+    BadValue,
+    to_bool,
+    to_count,
+    to_currency,
+    to_epoch_seconds,
+    to_number,
+    to_string,
+)
+
+# How each field's value is read before it lands in the payload (strings by default).
+_READERS = {
+    "item_price": to_number,
+    "item_quantity": to_count,
+    "transaction_value": to_number,
+    "currency": to_currency,
+}
+_PROPERTY_FIELDS = tuple(
+    (field, key) for field, (section, key) in TARGETS.items() if section == "properties"
+)
+_ITEM_TARGETS = tuple((field, TARGETS[field][1]) for field in ITEM_FIELDS)
+
+
+def event_source(event: dict[str, Any], config: Config, warnings: list[str]) -> str:
+    """SPEC §5: the event_source field, then autodiscovery when on, then ``web``."""
+    value = config.fields["event_source"](event)
+    if value is not None:
+        source = value.strip().lower() if isinstance(value, str) else None
+        if source in EVENT_SOURCES:
+            return source
+        warnings.append(f"event_source: ignored {value!r}, not one of {', '.join(EVENT_SOURCES)}")
+    if config.autodiscover_event_source:
+        experience = config.fields.get("experience_type")
+        kind = experience(event) if experience else None
+        if isinstance(kind, str) and kind.strip().lower() == "native app":
+            return "app"
+        context = event.get("context")
+        app = context.get("app") if isinstance(context, dict) else None
+        if isinstance(app, dict) and app:
+            return "app"
+    return "web"
+
+
+def derived_event_id(event: dict[str, Any]) -> str:
+    """A stable id for an event that has none: the same event always gets the same id."""
+    canonical = json.dumps(event, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:32]
+
+
+def _read(field: str, value: Any, where: str | None = None) -> Any:
+    try:
+        reader = _READERS.get(field)
+        return reader(value) if reader else to_string(value)
+    except BadValue as problem:
+        raise FieldProblem(f"{where or field}: {problem}") from None
+
+
+def _contents(items: list[Any], config: Config) -> list[dict[str, Any]]:
+    contents = []
+    for index, item in enumerate(items):
+        if not isinstance(item, dict):
+            raise FieldProblem(f"item_list[{index}]: expected an object, got {type(item).__name__}")
+        content: dict[str, Any] = {}
+        for field, key in _ITEM_TARGETS:
+            value = config.fields[field](item)
+            if value is not None:
+                content[key] = _read(field, value, f"item_list[{index}].{field}")
+        kind = content.setdefault("content_type", "product")
+        if kind not in ITEM_CONTENT_TYPES:
+            raise FieldProblem(
+                f"item_list[{index}].item_content_type: expected product or product_group, "
+                f"got {kind!r}"
+            )
+        contents.append(content)
+    return contents
+
+
+def _items_value(contents: list[dict[str, Any]]) -> float | int | None:
+    """Σ price × quantity (quantity 1 when missing), when any item has a price."""
+    priced = [content for content in contents if "price" in content]
+    if not priced:
+        return None
+    total = sum(
+        (Decimal(str(content["price"])) * content.get("quantity", 1) for content in priced),
+        Decimal(0),
+    )
+    return int(total) if total == total.to_integral_value() else float(total)
+
+
+def build_properties(
+    event: dict[str, Any], config: Config, web: bool, warnings: list[str]
+) -> dict[str, Any]:
+    fields = config.fields
+    properties: dict[str, Any] = {}
+    for field, key in _PROPERTY_FIELDS:
+        if not web and field in WEB_ONLY_FIELDS:
+            continue
+        value = fields[field](event)
+        if value is not None:
+            properties[key] = _read(field, value)
+    items = fields["item_list"](event)
+    if items is not None:
+        if not isinstance(items, list):
+            raise FieldProblem(f"item_list: expected a list of items, got {type(items).__name__}")
+        contents = _contents(items, config)
+        properties["contents"] = contents
+        ids = [content["content_id"] for content in contents if "content_id" in content]
+        if ids:
+            properties["content_ids"] = ids
+        properties["num_items"] = len(items)
+        if "value" not in properties:
+            computed = _items_value(contents)
+            if computed is not None:
+                properties["value"] = computed
+    if "value" in properties and "currency" not in properties:
+        warnings.append("currency: missing; TikTok needs it with value to report revenue")
+    for name, getter in config.custom_event_properties:
+        value = getter(event)
+        if value is not None:
+            properties[name] = value
+    return properties
+
+
+def _section(event: dict[str, Any], config: Config, pairs: tuple[tuple[str, str], ...]) -> dict[str, Any]:
+    section = {}
+    for field, key in pairs:
+        value = config.fields[field](event)
+        if value is not None:
+            section[key] = _read(field, value)
+    return section
+
+
+_PAGE = (("page_url", "url"), ("page_referrer", "referrer"))
+_APP = (("app_id", "app_id"), ("app_name", "app_name"), ("app_version", "app_version"))
+
+
+def build_event(
+    event: dict[str, Any], config: Config, source: str, tiktok_event: str, now: float,
+    warnings: list[str],
+) -> dict[str, Any]:
+    """``data[0]``: the event itself."""
+    fields = config.fields
+    web = scope_of(source) == "web"
+    timestamp = fields["event_timestamp"](event)
+    try:
+        event_time = int(now) if timestamp is None else to_epoch_seconds(timestamp)
+    except BadValue as problem:
+        raise FieldProblem(f"event_timestamp: {problem}") from None
+    given_id = fields["event_id"](event)
+    data: dict[str, Any] = {
+        "event": tiktok_event,
+        "event_time": event_time,
+        "event_id": _read("event_id", given_id) if given_id is not None else derived_event_id(event),
+    }
+    page = _section(event, config, _PAGE) if web else {}
+    user = build_user(event, config, page.get("url"), warnings)
+    if user:
+        data["user"] = user
+    if web:
+        if page:
+            data["page"] = page
+    else:
+        app = _section(event, config, _APP)
+        if "app_id" not in app:
+            raise FieldProblem("app_id: app events need the app's id (context.app.namespace)")
+        data["app"] = app
+    properties = build_properties(event, config, web, warnings)
+    if properties:
+        data["properties"] = properties
+    ldu = fields["limited_data_use"](event)
+    if ldu is not None:
+        try:
+            data["limited_data_use"] = to_bool(ldu)
+        except BadValue as problem:
+            raise FieldProblem(f"limited_data_use: {problem}") from None
+    return data
+
+
+def transform(event: Any, config: Config, now: float) -> TransformOutcome:
+    """The outcome for one event: ``ok`` with its payload, ``skipped`` or ``invalid``."""
+    if not isinstance(event, dict):
+        return invalid(f"event: expected a JSON object, got {type(event).__name__}")
+    name = event.get("event_name")
+    if not isinstance(name, str) or not name.strip():
+        return invalid("event_name: missing, empty or not a string")
+    warnings: list[str] = []
+    source = event_source(event, config, warnings)
+    tiktok_event = config.event_names[scope_of(source)].get(name)
+    if tiktok_event is None:
+        return skipped(_unmapped_reason(name, source))
+    source_id = config.source_ids.get(source)
+    if source_id is None:
+        return invalid(f"{SOURCE_SETTING[source]}: not set; it is needed to send {source} events")
+    try:
+        data = build_event(event, config, source, tiktok_event, now, warnings)
+    except FieldProblem as problem:
+        return invalid(str(problem))
+    payload: dict[str, Any] = {"event_source": source, "event_source_id": source_id}
+    if config.test_event_code:
+        payload["test_event_code"] = config.test_event_code
+    payload["data"] = [data]
+    return ok(payload, warnings)
+
+
+def _unmapped_reason(name: str, source: str) -> str:
+    scope = scope_of(source)
+    if name in ("page_view", "view_item"):
+        return (
+            f"{name} is sent as ViewContent only when view_content_events lists it; "
+            f"add {name!r} there or map it in event_mapping"
+        )
+    return (
+        f"no TikTok event for {name!r} on {source} events; to send it, add "
+        f'{{"event": "{name}", "tiktok_event": "<TikTok event>", "event_source": "{scope}"}} '
+        "to event_mapping"
+    )
+
+
+__all__ = ["derived_event_id", "event_source", "is_empty", "transform"]

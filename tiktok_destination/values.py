@@ -1,0 +1,148 @@
+"""Reading typed values out of loosely typed event data: timestamps, numbers, flags, codes.
+
+Each reader returns the value TikTok expects or raises ``BadValue`` with a message saying what was
+wrong; the transform adds the field's name.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+MILLISECONDS_FROM = 1e11
+"""Epoch numbers at or above this are milliseconds (1e11 s is the year 5138)."""
+
+_ISO_8601 = re.compile(
+    r"(\d{4})-(\d{2})-(\d{2})"
+    r"(?:[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?)?"
+    r"\s*(Z|z|[+-]\d{2}(?::?\d{2})?)?"
+)
+_LOCALE = re.compile(r"([A-Za-z]{2,3})(?:[-_]([A-Za-z]{4}))?(?:[-_]([A-Za-z]{2}|\d{3}))?")
+_CURRENCY = re.compile(r"[A-Za-z]{3}")
+
+
+class BadValue(ValueError):
+    """A value that cannot be sent; the message says why, without naming the field."""
+
+
+def _describe(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def to_number(value: Any) -> float | int:
+    """A finite number from a number or a numeric string."""
+    if isinstance(value, bool):
+        raise BadValue(f"expected a number, got {_describe(value)}")
+    if isinstance(value, (int, float)):
+        number: float | int = value
+    elif isinstance(value, str):
+        try:
+            number = float(value.strip())
+        except ValueError:
+            raise BadValue(f"expected a number, got {_describe(value)}") from None
+        if number.is_integer() and abs(number) < 2**53:
+            number = int(number)
+    else:
+        raise BadValue(f"expected a number, got {_describe(value)}")
+    if isinstance(number, float) and not math.isfinite(number):
+        raise BadValue(f"expected a finite number, got {_describe(value)}")
+    return number
+
+
+def to_count(value: Any) -> int:
+    """A whole number ≥ 0 (``2``, ``2.0`` or ``"2"``)."""
+    number = to_number(value)
+    if number < 0 or (isinstance(number, float) and not number.is_integer()):
+        raise BadValue(f"expected a whole number of at least 0, got {_describe(value)}")
+    return int(number)
+
+
+def to_string(value: Any) -> str:
+    """A string from a string or a number (ids often arrive as numbers)."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    if isinstance(value, float) and math.isfinite(value):
+        return str(int(value)) if value.is_integer() else repr(value)
+    raise BadValue(f"expected a string, got {_describe(value)}")
+
+
+def to_bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
+    raise BadValue(f"expected true or false, got {_describe(value)}")
+
+
+def _parse_iso(text: str) -> float:
+    match = _ISO_8601.fullmatch(text.strip())
+    if match is None:
+        raise BadValue(f"expected epoch seconds, milliseconds or ISO 8601, got {_describe(text)}")
+    year, month, day, hour, minute, second, fraction, zone = match.groups()
+    try:
+        moment = datetime(
+            int(year), int(month), int(day), int(hour or 0), int(minute or 0), int(second or 0),
+            tzinfo=timezone.utc,
+        )
+    except ValueError as error:
+        raise BadValue(f"not a real date: {_describe(text)} ({error})") from None
+    seconds = moment.timestamp() + (float("0." + fraction) if fraction else 0.0)
+    if zone and zone not in ("Z", "z"):
+        sign = -1 if zone[0] == "-" else 1
+        digits = zone[1:].replace(":", "")
+        offset = timedelta(hours=int(digits[:2]), minutes=int(digits[2:] or 0))
+        seconds -= sign * offset.total_seconds()
+    return seconds
+
+
+def to_epoch_seconds(value: Any) -> int:
+    """Whole epoch seconds (truncated) from seconds, milliseconds or an ISO 8601 string."""
+    if isinstance(value, str) and not _looks_numeric(value):
+        seconds = _parse_iso(value)
+    else:
+        try:
+            seconds = float(to_number(value))
+        except BadValue:
+            raise BadValue(
+                f"expected epoch seconds, milliseconds or ISO 8601, got {_describe(value)}"
+            ) from None
+        if seconds >= MILLISECONDS_FROM:
+            seconds /= 1000.0
+    if seconds <= 0 or seconds >= MILLISECONDS_FROM:
+        raise BadValue(f"not a usable time: {_describe(value)}")
+    return int(seconds)
+
+
+def _looks_numeric(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def to_locale(value: Any) -> str:
+    """BCP 47 from ``fr``, ``fr_FR``, ``fr-fr``, ``zh_Hant_TW``... (``fr_FR`` → ``fr-FR``)."""
+    text = to_string(value).strip()
+    match = _LOCALE.fullmatch(text.split(".")[0].split("@")[0])
+    if match is None:
+        raise BadValue(f"expected a language tag like fr-FR, got {_describe(value)}")
+    language, script, region = match.groups()
+    parts = [language.lower()]
+    if script:
+        parts.append(script.title())
+    if region:
+        parts.append(region.upper())
+    return "-".join(parts)
+
+
+def to_currency(value: Any) -> str:
+    """An ISO 4217 code, upper case."""
+    if not isinstance(value, str) or not _CURRENCY.fullmatch(value.strip()):
+        raise BadValue(f"expected an ISO 4217 code like EUR, got {_describe(value)}")
+    return value.strip().upper()
