@@ -1,0 +1,99 @@
+"""Normalisation and hashing against SHA-256 vectors computed outside Python (sha256sum, NIST)."""
+
+from __future__ import annotations
+
+import random
+
+import phonenumbers
+import pytest
+
+from tiktok_destination import hashing
+
+JOHN = "855f96e983f1f8e8be944692b6f719fd54329826cb62e98015efee8e2e071dd4"  # john@example.com
+FR_MOBILE = "42d573cfc315801d4cd8eddd5416b416a0bf298b9b9e12d6b07442c91db42bd8"  # +33612345678
+US_NUMBER = "cb6880e416769253645cb9c6b8989154bf66a56a77fc14c81fb1019663cbb928"  # +14155552671
+USER_42 = "6d894aa3ee802549d7f340e7c1cf0d1c1cb14cd84f768d92ffaa6785337c4997"  # user-42
+USER_42_CASED = "fafe5e551759817bdc65038b8cb1a8263b1a8b3b60c269d67ff0f8c57ae0f733"  # User-42
+
+
+def test_sha256_matches_the_nist_vector() -> None:
+    assert hashing.sha256_hex("abc") == (
+        "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+    )
+
+
+@pytest.mark.parametrize("email", ["john@example.com", "  John@Example.COM ", "JOHN@EXAMPLE.COM\n"])
+def test_email_is_trimmed_and_lower_cased(email: str) -> None:
+    assert hashing.hash_email(email) == JOHN
+
+
+def test_prehashed_values_pass_through_lower_cased() -> None:
+    assert hashing.hash_email(JOHN.upper()) == JOHN
+    assert hashing.hash_phone(f" {FR_MOBILE} ", None) == FR_MOBILE
+    assert hashing.hash_external_id(USER_42.upper()) == USER_42
+
+
+def test_blank_values_hash_to_nothing() -> None:
+    assert hashing.hash_email("   ") is None
+    assert hashing.hash_external_id("") is None
+
+
+def test_external_id_lower_casing_is_a_choice() -> None:
+    assert hashing.hash_external_id(" User-42 ") == USER_42
+    assert hashing.hash_external_id(" User-42 ", lowercase=False) == USER_42_CASED
+
+
+@pytest.mark.parametrize(
+    ("number", "region", "expected"),
+    [
+        ("+33612345678", None, FR_MOBILE),
+        ("+33 6 12 34 56 78", None, FR_MOBILE),
+        ("06 12 34 56 78", "FR", FR_MOBILE),
+        ("0033 6 12 34 56 78", "FR", FR_MOBILE),
+        ("+1 (415) 555-2671", None, US_NUMBER),
+        ("415-555-2671", "US", US_NUMBER),
+        ("+14155552671", None, US_NUMBER),
+    ],
+)
+def test_phone_is_hashed_in_e164(number: str, region: str | None, expected: str) -> None:
+    assert hashing.hash_phone(number, region) == expected
+
+
+@pytest.mark.parametrize("number", ["06 12 34 56 78", "not a phone", "+12", "+999123456", "12"])
+def test_unreadable_phone_gives_nothing(number: str) -> None:
+    assert hashing.hash_phone(number, None) is None
+
+
+@pytest.mark.parametrize(
+    ("number", "e164"),
+    [
+        ("+4402079460958", "+442079460958"),  # national prefix after the country code
+        ("+61 0412 345 678", "+61412345678"),
+        ("+390612345678", "+390612345678"),  # Italy keeps its leading zero
+    ],
+)
+def test_e164_follows_phonenumbers_rules(number: str, e164: str) -> None:
+    assert hashing.to_e164(number, None) == e164
+
+
+def _library_e164(text: str) -> str | None:
+    try:
+        number = phonenumbers.parse(text, None)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_possible_number(number):
+        return None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def test_fast_path_agrees_with_phonenumbers_on_random_numbers() -> None:
+    rng = random.Random(20261124)
+    checked = 0
+    for _ in range(20000):
+        digits = str(rng.randint(1, 999)) + "".join(
+            rng.choice("0123456789") for _ in range(rng.randint(4, 13))
+        )
+        text = "+" + digits
+        assert hashing.to_e164(text, None) == _library_e164(text), text
+        checked += hashing._fast_e164(digits) is not None
+    assert checked > 1000  # the fast path really was taken, not only the slow one
