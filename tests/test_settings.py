@@ -52,17 +52,26 @@ def test_every_problem_is_reported_at_once_with_its_key() -> None:
         ({**VALID, "max_retries": -1}, "max_retries"),
         ({**VALID, "view_content_events": ["view_item", "view_item"]}, "view_content_events"),
         ({**VALID, "event_mapping": [{"event": "x"}]}, "event_mapping[0].tiktok_event"),
-        ({**VALID, "event_mapping": [{"event": "x", "tiktok_event": "X", "event_source": "tv"}]},
-         "event_mapping[0].event_source"),
+        (
+            {**VALID, "event_mapping": [{"event": "x", "tiktok_event": "X", "event_source": "tv"}]},
+            "event_mapping[0].event_source",
+        ),
         ({**VALID, "event_mapping": [{"event": "x", "tiktok_event": "X"}] * 2}, "event_mapping[1]"),
         ({**VALID, "smart_mapping": {"user_emial": "user.mail"}}, "smart_mapping.user_emial"),
         ({**VALID, "smart_mapping": {"user_email": {"path": "x"}}}, "smart_mapping.user_email"),
         ({**VALID, "smart_mapping": {"user_email": []}}, "smart_mapping.user_email"),
-        ({**VALID, "custom_event_properties": [{"name": "value", "value": "x"}]},
-         "custom_event_properties[0].name"),
-        ({**VALID, "custom_user_properties": [{"name": "email", "value": "x"}]},
-         "custom_user_properties[0].name"),
-        ({**VALID, "custom_user_properties": [{"name": "tier"}]}, "custom_user_properties[0].value"),
+        (
+            {**VALID, "custom_event_properties": [{"name": "value", "value": "x"}]},
+            "custom_event_properties[0].name",
+        ),
+        (
+            {**VALID, "custom_user_properties": [{"name": "email", "value": "x"}]},
+            "custom_user_properties[0].name",
+        ),
+        (
+            {**VALID, "custom_user_properties": [{"name": "tier"}]},
+            "custom_user_properties[0].value",
+        ),
         ({**VALID, "autodiscover_event_source": "yes"}, "autodiscover_event_source"),
     ],
 )
@@ -72,7 +81,9 @@ def test_each_problem_names_its_key(settings_: dict[str, Any], key: str) -> None
     assert any(problem.startswith(key + ":") for problem in problems), problems
 
 
-@pytest.mark.parametrize("url", ["http://127.0.0.1:8080/x", "http://localhost/x", "http://[::1]:9/x"])
+@pytest.mark.parametrize(
+    "url", ["http://127.0.0.1:8080/x", "http://localhost/x", "http://[::1]:9/x"]
+)
 def test_plain_http_is_allowed_to_loopback_only(url: str) -> None:
     assert validate({**VALID, "api_url": url}) == []
 

@@ -14,7 +14,8 @@ from typing import Any, TextIO
 
 import pluggy
 
-from tiktok_destination import hookspecs, plugin, settings as settings_module
+from tiktok_destination import hookspecs, plugin
+from tiktok_destination import settings as settings_module
 from tiktok_destination.records import NotJson, open_events, read_records
 from tiktok_destination.sending import SendRun
 
@@ -88,7 +89,9 @@ def cmd_transform(args: argparse.Namespace) -> int:
 
 def cmd_send(args: argparse.Namespace) -> int:
     settings = load_settings(args.settings)
-    run = SendRun(plugin_manager().hook, settings, outcomes_path=args.outcomes, dry_run=args.dry_run)
+    run = SendRun(
+        plugin_manager().hook, settings, outcomes_path=args.outcomes, dry_run=args.dry_run
+    )
     with open_events(args.events) as stream:
         finished = run.run(read_records(stream))
     if not finished:
@@ -102,8 +105,12 @@ def build_parser() -> argparse.ArgumentParser:
         description="Map CDP events to TikTok Events API 2.0 requests, and deliver them.",
     )
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("schema", help="print the settings JSON Schema").set_defaults(run=cmd_schema)
-    check = commands.add_parser("check-settings", help="validate a settings file (exit 2 if invalid)")
+    commands.add_parser("schema", help="print the settings JSON Schema").set_defaults(
+        run=cmd_schema
+    )
+    check = commands.add_parser(
+        "check-settings", help="validate a settings file (exit 2 if invalid)"
+    )
     check.add_argument("settings", metavar="SETTINGS.json")
     check.set_defaults(run=cmd_check_settings)
     for name, run, text in (
@@ -113,11 +120,16 @@ def build_parser() -> argparse.ArgumentParser:
         command = commands.add_parser(name, help=text)
         command.add_argument("--settings", required=True, metavar="SETTINGS.json")
         command.add_argument(
-            "events", nargs="?", metavar="EVENTS", help="JSON Lines or a JSON array; - or absent: stdin"
+            "events",
+            nargs="?",
+            metavar="EVENTS",
+            help="JSON Lines or a JSON array; - or absent: stdin",
         )
         command.set_defaults(run=run)
         if name == "send":
-            command.add_argument("--outcomes", metavar="FILE", help="write every outcome as JSON Lines")
+            command.add_argument(
+                "--outcomes", metavar="FILE", help="write every outcome as JSON Lines"
+            )
             command.add_argument(
                 "--dry-run", action="store_true", help="print the requests instead of sending them"
             )

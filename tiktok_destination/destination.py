@@ -12,8 +12,9 @@ import weakref
 from collections.abc import Sequence
 from typing import Any
 
-from tiktok_destination import resources, settings as settings_module
-from tiktok_destination.delivery import DeliveryConfig, Deliverer
+from tiktok_destination import resources
+from tiktok_destination import settings as settings_module
+from tiktok_destination.delivery import Deliverer, DeliveryConfig
 from tiktok_destination.outcomes import SendOutcome, TransformOutcome, invalid, send_outcome
 from tiktok_destination.settings import Config, SettingsError, config_for
 from tiktok_destination.transform import transform

@@ -74,7 +74,7 @@ def _template_getter(template: str) -> Getter:
         if all(value is None for value in values):
             return None
         out = [texts[0]]
-        for value, text in zip(values, texts[1:]):
+        for value, text in zip(values, texts[1:], strict=True):
             out.append("" if value is None else _as_text(value))
             out.append(text)
         return "".join(out)

@@ -49,7 +49,9 @@ def _country_rules(country_code: int) -> tuple[re.Pattern[str] | None, frozenset
     if metadata is None or metadata.general_desc is None:
         return None
     prefix = metadata.national_prefix_for_parsing
-    return (re.compile(prefix) if prefix else None), frozenset(metadata.general_desc.possible_length)
+    return (re.compile(prefix) if prefix else None), frozenset(
+        metadata.general_desc.possible_length
+    )
 
 
 def _fast_e164(digits: str) -> str | None:

@@ -34,7 +34,9 @@ def cdp_destination_manifest() -> dict[str, Any]:  # type: ignore[empty-body]
 
 
 @hookspec(firstresult=True)
-def cdp_destination_validate_settings(destination: str, settings: dict[str, Any]) -> list[str] | None:  # type: ignore[empty-body]
+def cdp_destination_validate_settings(
+    destination: str, settings: dict[str, Any]
+) -> list[str] | None:
     """Check settings for a destination before the host saves or uses them.
 
     Stops at first non-None result.
@@ -47,7 +49,7 @@ def cdp_destination_validate_settings(destination: str, settings: dict[str, Any]
 
 
 @hookspec(firstresult=True)
-def cdp_destination_transform(  # type: ignore[empty-body]
+def cdp_destination_transform(
     destination: str, event: dict[str, Any], settings: dict[str, Any]
 ) -> dict[str, Any] | None:
     """Turn one standard event into the destination's request payload.
@@ -64,7 +66,7 @@ def cdp_destination_transform(  # type: ignore[empty-body]
 
 
 @hookspec(firstresult=True)
-def cdp_destination_send(  # type: ignore[empty-body]
+def cdp_destination_send(
     destination: str, payloads: list[dict[str, Any]], settings: dict[str, Any]
 ) -> list[dict[str, Any]] | None:
     """Deliver payloads produced by ``cdp_destination_transform``.

@@ -73,7 +73,7 @@ def _hasher(key: str, config: Config) -> Callable[[str], str | None]:
 def hash_user_value(
     key: str, value: Any, config: Config, field: str, warnings: list[str]
 ) -> str | list[str] | None:
-    """``value`` (one or a list) normalised and hashed for ``email``, ``phone`` or ``external_id``."""
+    """``value`` (one or a list) normalised and hashed for email, phone or external_id."""
     hasher = _hasher(key, config)
     values = value if isinstance(value, list) else [value]
     hashes = []
@@ -89,7 +89,11 @@ def hash_user_value(
         if digest is not None:
             hashes.append(digest)
         elif key == "phone" and text.strip():
-            hint = "" if config.default_phone_region else " (set default_phone_region for national numbers)"
+            hint = (
+                ""
+                if config.default_phone_region
+                else " (set default_phone_region for national numbers)"
+            )
             warnings.append(f"{field}: left out a number that could not be read as E.164{hint}")
     if not hashes:
         return None
@@ -109,7 +113,9 @@ def _text(config: Config, field: str, event: dict[str, Any]) -> str | None:
 def _att_status(value: str) -> str:
     status = value.strip().upper().replace(" ", "_").replace("-", "_")
     if status not in ATT_STATUSES:
-        raise FieldProblem(f"device_att_status: expected one of {', '.join(ATT_STATUSES)}, got {value!r}")
+        raise FieldProblem(
+            f"device_att_status: expected one of {', '.join(ATT_STATUSES)}, got {value!r}"
+        )
     return status
 
 
@@ -130,7 +136,11 @@ def build_user(
             value = query_parameter(page_url, URL_FALLBACKS[field])
         if value is not None:
             user[key] = value
-    for field, key in (("user_id", "external_id"), ("user_email", "email"), ("user_phone", "phone")):
+    for field, key in (
+        ("user_id", "external_id"),
+        ("user_email", "email"),
+        ("user_phone", "phone"),
+    ):
         raw = fields[field](event)
         if raw is not None:
             hashed = hash_user_value(key, raw, config, field, warnings)
@@ -148,7 +158,9 @@ def build_user(
             raise FieldProblem(f"device_language: {problem}") from None
     platform = _text(config, "device_platform", event)
     platform = platform.lower() if platform else None
-    device_fields = IOS_FIELDS if platform == "ios" else ANDROID_FIELDS if platform == "android" else {}
+    device_fields = (
+        IOS_FIELDS if platform == "ios" else ANDROID_FIELDS if platform == "android" else {}
+    )
     for field, key in device_fields.items():
         text = _text(config, field, event)
         if text is not None:

@@ -139,7 +139,9 @@ FIELDS: Final[tuple[Field, ...]] = (
 )
 
 FIELD_NAMES: Final = tuple(field.name for field in FIELDS)
-ITEM_FIELDS: Final = tuple(name for name in FIELD_NAMES if name.startswith("item_") and name != "item_list")
+ITEM_FIELDS: Final = tuple(
+    name for name in FIELD_NAMES if name.startswith("item_") and name != "item_list"
+)
 
 # Where each field lands in ``data[0]``: (section, key). Sections: "user", "page", "app",
 # "properties", "item" (one entry of properties.contents) or "event" (data[0] itself).
@@ -173,10 +175,21 @@ TARGETS: Final[dict[str, tuple[str, str]]] = {
 }
 
 WEB_ONLY_FIELDS: Final = frozenset(
-    {"search_term", "transaction_id", "shop_id", "transaction_status", "content_type",
-     "page_url", "page_referrer"}
+    {
+        "search_term",
+        "transaction_id",
+        "shop_id",
+        "transaction_status",
+        "content_type",
+        "page_url",
+        "page_referrer",
+    }
 )
-IOS_FIELDS: Final = {"device_idfa": "idfa", "device_idfv": "idfv", "device_att_status": "att_status"}
+IOS_FIELDS: Final = {
+    "device_idfa": "idfa",
+    "device_idfv": "idfv",
+    "device_att_status": "att_status",
+}
 ANDROID_FIELDS: Final = {"device_gaid": "gaid"}
 ATT_STATUSES: Final = ("AUTHORIZED", "DENIED", "NOT_DETERMINED", "RESTRICTED", "NOT_APPLICABLE")
 ITEM_CONTENT_TYPES: Final = ("product", "product_group")
@@ -193,7 +206,9 @@ BUILTIN_KEYS: Final = {
     ),
     "user": frozenset(
         {key for section, key in TARGETS.values() if section == "user"}
-        | set(HASHED_USER_KEYS) | set(IOS_FIELDS.values()) | set(ANDROID_FIELDS.values())
+        | set(HASHED_USER_KEYS)
+        | set(IOS_FIELDS.values())
+        | set(ANDROID_FIELDS.values())
         | {"locale"}
     ),
 }

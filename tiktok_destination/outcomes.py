@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal, TypedDict, Union
+from typing import Any, Literal, TypedDict
 
 Payload = dict[str, Any]
 """A complete Events API 2.0 request body carrying one event in ``data``."""
@@ -28,7 +28,7 @@ class TransformInvalid(TypedDict):
     error: str
 
 
-TransformOutcome = Union[TransformOk, TransformSkipped, TransformInvalid]
+TransformOutcome = TransformOk | TransformSkipped | TransformInvalid
 
 
 class SendOutcome(TypedDict):

@@ -14,7 +14,9 @@ def cdp_destination_manifest() -> dict[str, Any]:
 
 
 @hookimpl
-def cdp_destination_validate_settings(destination: str, settings: dict[str, Any]) -> list[str] | None:
+def cdp_destination_validate_settings(
+    destination: str, settings: dict[str, Any]
+) -> list[str] | None:
     if destination != impl.NAME:
         return None
     return impl.validate_settings(settings)

@@ -57,8 +57,14 @@ class SendRun:
     """One ``send`` command: read, transform, batch, deliver, record."""
 
     def __init__(
-        self, hook: Any, settings: dict[str, Any], *, outcomes_path: str | None, dry_run: bool,
-        out: IO[str] = sys.stdout, err: IO[str] = sys.stderr,
+        self,
+        hook: Any,
+        settings: dict[str, Any],
+        *,
+        outcomes_path: str | None,
+        dry_run: bool,
+        out: IO[str] = sys.stdout,
+        err: IO[str] = sys.stderr,
     ) -> None:
         self.hook = hook
         self.settings = settings
@@ -80,7 +86,8 @@ class SendRun:
         if self.config.test_event_code:
             print(
                 "warning: test_event_code is set: TikTok shows these events in Test Events "
-                "and does not save them", file=self.err,
+                "and does not save them",
+                file=self.err,
             )
         with ExitStack() as stack:
             if self.outcomes_path:
@@ -102,7 +109,9 @@ class SendRun:
 
     def all_done(self) -> bool:
         """Every event delivered (or, in a dry run, every event would be sent)."""
-        not_sent = sum(self.counts[status] for status in ("skipped", "invalid", "rejected", "failed"))
+        not_sent = sum(
+            self.counts[status] for status in ("skipped", "invalid", "rejected", "failed")
+        )
         return not_sent == 0
 
     def _take(self, line: int, event: Any) -> None:
@@ -140,7 +149,8 @@ class SendRun:
             for body in deliverer.plan(payloads):
                 self.requests += 1
                 request = {
-                    "method": "POST", "url": self.config.api_url,
+                    "method": "POST",
+                    "url": self.config.api_url,
                     "headers": {"Access-Token": "<redacted>", "Content-Type": "application/json"},
                     "json": body,
                 }
@@ -150,27 +160,45 @@ class SendRun:
                 destination="tiktok", payloads=payloads, settings=self.settings
             )
             with _uninterrupted():
-                for (line, payload), outcome in zip(self.in_flight, outcomes):
-                    self._record(line, _event_id(payload), outcome["status"], outcome["message"],
-                                 outcome["code"], outcome["request_id"])
+                for (line, payload), outcome in zip(self.in_flight, outcomes, strict=True):
+                    self._record(
+                        line,
+                        _event_id(payload),
+                        outcome["status"],
+                        outcome["message"],
+                        outcome["code"],
+                        outcome["request_id"],
+                    )
                 self.in_flight = []
                 if self._records is not None:
                     self._records.flush()
         self.in_flight = []
         if self._bar is not None:
             self._bar.set_postfix(
-                delivered=self.counts["delivered"], rejected=self.counts["rejected"],
+                delivered=self.counts["delivered"],
+                rejected=self.counts["rejected"],
                 failed=self.counts["failed"],
             )
 
     def _record(
-        self, line: int, event_id: Any, status: str, message: str,
-        code: int | None = None, request_id: str | None = None,
+        self,
+        line: int,
+        event_id: Any,
+        status: str,
+        message: str,
+        code: int | None = None,
+        request_id: str | None = None,
     ) -> None:
         self.counts[status] += 1
         if self._records is not None:
-            record = {"line": line, "event_id": event_id, "status": status, "code": code,
-                      "message": message, "request_id": request_id}
+            record = {
+                "line": line,
+                "event_id": event_id,
+                "status": status,
+                "code": code,
+                "message": message,
+                "request_id": request_id,
+            }
             self._records.write(json.dumps(record, ensure_ascii=False) + "\n")
 
     def _interrupted(self) -> None:

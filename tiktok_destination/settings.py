@@ -12,7 +12,7 @@ import ipaddress
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cache
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlsplit
 
 from jsonschema import Draft202012Validator, ValidationError
@@ -78,14 +78,14 @@ def _suggest(name: str, known: Any) -> str:
 def _describe(error: ValidationError) -> list[str]:
     where = _where(error.absolute_path)
     if error.validator == "additionalProperties" and isinstance(error.instance, dict):
-        known = error.schema.get("properties", {})
+        known = cast(Mapping[str, Any], error.schema).get("properties", {})
         return [
             f"{_where([*error.absolute_path, key])}: unknown key{_suggest(key, known)}"
             for key in error.instance
             if key not in known
         ]
     if "propertyNames" in error.schema_path:
-        names = _validator().schema["$defs"]["field_name"]["enum"]
+        names = schema()["$defs"]["field_name"]["enum"]
         return [f"{where}.{error.instance}: unknown field{_suggest(str(error.instance), names)}"]
     if error.validator == "required":
         missing = error.message.split("'")[1] if "'" in error.message else "?"
@@ -131,7 +131,10 @@ def _cross_field_problems(settings: Mapping[str, Any]) -> list[str]:
                     f"(already in event_mapping[{seen[key]}])"
                 )
             seen.setdefault(key, index)
-    for setting, section in (("custom_event_properties", "properties"), ("custom_user_properties", "user")):
+    for setting, section in (
+        ("custom_event_properties", "properties"),
+        ("custom_user_properties", "user"),
+    ):
         for index, row in enumerate(settings.get(setting) or []):
             if isinstance(row, dict) and row.get("name") in BUILTIN_KEYS[section]:
                 problems.append(
@@ -187,7 +190,9 @@ def _event_names(settings: Mapping[str, Any]) -> dict[Scope, dict[str, str]]:
         if row.app:
             names["app"][row.event] = row.app
     for row in settings["event_mapping"]:
-        scopes: tuple[Scope, ...] = (row["event_source"],) if "event_source" in row else ("web", "app")
+        scopes: tuple[Scope, ...] = (
+            (row["event_source"],) if "event_source" in row else ("web", "app")
+        )
         for scope in scopes:
             names[scope][row["event"]] = row["tiktok_event"]
     return names

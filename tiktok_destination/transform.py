@@ -147,7 +147,9 @@ def build_properties(
     return properties
 
 
-def _section(event: dict[str, Any], config: Config, pairs: tuple[tuple[str, str], ...]) -> dict[str, Any]:
+def _section(
+    event: dict[str, Any], config: Config, pairs: tuple[tuple[str, str], ...]
+) -> dict[str, Any]:
     section = {}
     for field, key in pairs:
         value = config.fields[field](event)
@@ -161,7 +163,11 @@ _APP = (("app_id", "app_id"), ("app_name", "app_name"), ("app_version", "app_ver
 
 
 def build_event(
-    event: dict[str, Any], config: Config, source: str, tiktok_event: str, now: float,
+    event: dict[str, Any],
+    config: Config,
+    source: str,
+    tiktok_event: str,
+    now: float,
     warnings: list[str],
 ) -> dict[str, Any]:
     """``data[0]``: the event itself."""
@@ -176,7 +182,9 @@ def build_event(
     data: dict[str, Any] = {
         "event": tiktok_event,
         "event_time": event_time,
-        "event_id": _read("event_id", given_id) if given_id is not None else derived_event_id(event),
+        "event_id": _read("event_id", given_id)
+        if given_id is not None
+        else derived_event_id(event),
     }
     page = _section(event, config, _PAGE) if web else {}
     user = build_user(event, config, page.get("url"), warnings)

@@ -1,0 +1,177 @@
+"""The plugin as a host sees it: loaded through its entry point on a real PluginManager."""
+
+from __future__ import annotations
+
+import inspect
+import json
+import subprocess
+import sys
+import zipfile
+from collections.abc import Iterator
+from importlib import metadata
+from pathlib import Path
+
+import pluggy
+import pytest
+
+import tiktok_destination
+from tiktok_destination import hookspecs, resources, settings
+
+ROOT = Path(__file__).resolve().parents[1]
+SETTINGS = {"access_token": "host-token", "pixel_id": "PIXEL", "app_id": "APP"}
+EVENT = {
+    "event_name": "purchase",
+    "id": "o-1",
+    "value": 10,
+    "currency": "EUR",
+    "context": {"event_timestamp": 1700000000},
+}
+
+
+@pytest.fixture
+def host() -> Iterator[pluggy.PluginManager]:
+    manager = pluggy.PluginManager(hookspecs.PROJECT)
+    manager.add_hookspecs(hookspecs)
+    loaded = manager.load_setuptools_entrypoints(hookspecs.ENTRY_POINT_GROUP)
+    assert loaded >= 1
+    try:
+        yield manager
+    finally:
+        for plugin in list(manager.get_plugins()):
+            manager.unregister(plugin)
+
+
+def test_entry_point_is_named_tiktok_in_the_cdp_group() -> None:
+    points = metadata.entry_points(group="cdp.destinations")
+    assert {point.name: point.value for point in points}["tiktok"] == "tiktok_destination.plugin"
+
+
+def test_manifest(host: pluggy.PluginManager) -> None:
+    (manifest,) = host.hook.cdp_destination_manifest()
+    assert manifest["name"] == "tiktok"
+    assert (
+        manifest["version"]
+        == tiktok_destination.__version__
+        == metadata.version("tiktok-destination")
+    )
+    assert manifest["settings_schema"] == settings.schema()
+    specs = {
+        name
+        for name, _ in inspect.getmembers(hookspecs, inspect.isfunction)
+        if name.startswith("cdp_")
+    }
+    assert set(manifest["hooks"]) == specs
+    properties = manifest["settings_schema"]["properties"]
+    assert sorted(manifest["ui"]["order"]) == sorted(properties)
+    assert manifest["ui"]["secret"] == [k for k, v in properties.items() if v.get("writeOnly")]
+    assert set(manifest["ui"]["help"]) <= set(properties)
+
+
+def test_validate_settings_answers_only_for_tiktok(host: pluggy.PluginManager) -> None:
+    assert host.hook.cdp_destination_validate_settings(destination="other", settings={}) is None
+    assert (
+        host.hook.cdp_destination_validate_settings(destination="tiktok", settings=SETTINGS) == []
+    )
+    problems = host.hook.cdp_destination_validate_settings(
+        destination="tiktok", settings={"access_token": "t", "batch_size": 5000}
+    )
+    assert any(problem.startswith("batch_size:") for problem in problems)
+
+
+def test_transform_through_the_hook(host: pluggy.PluginManager) -> None:
+    outcome = host.hook.cdp_destination_transform(
+        destination="tiktok", event=EVENT, settings=SETTINGS
+    )
+    assert outcome["status"] == "ok"
+    assert outcome["payload"]["event_source_id"] == "PIXEL"
+    assert outcome["payload"]["data"][0]["event"] == "CompletePayment"
+    assert (
+        host.hook.cdp_destination_transform(destination="x", event=EVENT, settings=SETTINGS) is None
+    )
+
+
+def test_bad_settings_make_events_invalid_not_exceptions(host: pluggy.PluginManager) -> None:
+    outcome = host.hook.cdp_destination_transform(
+        destination="tiktok", event=EVENT, settings={"access_token": "t", "pixel_id": 5}
+    )
+    assert outcome["status"] == "invalid" and "pixel_id" in outcome["error"]
+
+
+def test_send_answers_only_for_tiktok(host: pluggy.PluginManager) -> None:
+    assert host.hook.cdp_destination_send(destination="x", payloads=[], settings=SETTINGS) is None
+    outcomes = host.hook.cdp_destination_send(
+        destination="tiktok", payloads=[{"x": 1}], settings={"access_token": "t"}
+    )
+    assert [o["status"] for o in outcomes] == ["failed"]
+    assert "pixel_id" in outcomes[0]["message"]
+
+
+HOST_SCRIPT = """
+import json, sys, pluggy
+import tiktok_destination.hookspecs as spec
+pm = pluggy.PluginManager("cdp")
+pm.add_hookspecs(spec)
+pm.load_setuptools_entrypoints("cdp.destinations")
+settings = {"access_token": "t", "pixel_id": "P"}
+print(json.dumps({
+    "manifest": pm.hook.cdp_destination_manifest()[0]["name"],
+    "problems": pm.hook.cdp_destination_validate_settings(destination="tiktok", settings=settings),
+    "outcome": pm.hook.cdp_destination_transform(
+        destination="tiktok", event={"event_name": "search", "id": "1"}, settings=settings),
+}))
+"""
+
+
+def test_a_host_needs_only_the_hookspecs(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", HOST_SCRIPT],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        check=True,
+    )
+    answer = json.loads(done.stdout)
+    assert answer["manifest"] == "tiktok" and answer["problems"] == []
+    assert answer["outcome"]["payload"]["data"][0]["event"] == "Search"
+
+
+def test_shipped_files_are_the_repository_files() -> None:
+    for name in (
+        "plugin.json",
+        "schemas/settings.schema.json",
+        "schemas/event-track-request.schema.json",
+    ):
+        assert resources.load_json(name) == json.loads((ROOT / name).read_text(encoding="utf-8"))
+
+
+def test_wheel_ships_schemas_manifest_and_marker(tmp_path: Path) -> None:
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(tmp_path),
+            str(ROOT),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    (wheel,) = tmp_path.glob("tiktok_destination-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    for inside in (
+        "plugin.json",
+        "py.typed",
+        "schemas/settings.schema.json",
+        "schemas/event-track-request.schema.json",
+        "hookspecs.py",
+        "plugin.py",
+    ):
+        assert f"tiktok_destination/{inside}" in names
+    entry_points = next(name for name in names if name.endswith("entry_points.txt"))
+    text = zipfile.ZipFile(wheel).read(entry_points).decode()
+    assert "[cdp.destinations]" in text and "tiktok = tiktok_destination.plugin" in text
