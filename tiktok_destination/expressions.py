@@ -18,9 +18,12 @@ Getter = Callable[[Any], Any]
 _PLACEHOLDER = re.compile(r"\{\{\s*([^{}]*?)\s*\}\}")
 
 
+_CONTAINERS = (str, list, dict)
+
+
 def is_empty(value: Any) -> bool:
     """Missing, ``null``, ``""``, ``[]`` and ``{}`` are empty; ``0`` and ``false`` are values."""
-    return value is None or (isinstance(value, (str, list, dict)) and not value)
+    return value is None or (not value and isinstance(value, _CONTAINERS))
 
 
 def _step(node: Any, key: str) -> Any:
@@ -35,21 +38,27 @@ def _step(node: Any, key: str) -> Any:
 def path_getter(path: str) -> Getter:
     """A getter walking ``path``: dots walk objects, a number walks a list."""
     keys = tuple(path.split("."))
-    if len(keys) == 1:
-        (key,) = keys
+    if any(key.isdigit() for key in keys):
 
-        def get_one(node: Any) -> Any:
-            value = _step(node, key)
-            return None if is_empty(value) else value
+        def get_indexed(node: Any) -> Any:
+            for key in keys:
+                node = _step(node, key)
+                if node is None:
+                    return None
+            return None if is_empty(node) else node
 
-        return get_one
+        return get_indexed
 
+    # No list indices: plain subscripts, a missing key or a non-object ending the walk.
     def get(node: Any) -> Any:
-        for key in keys:
-            node = _step(node, key)
-            if node is None:
-                return None
-        return None if is_empty(node) else node
+        try:
+            for key in keys:
+                node = node[key]
+        except (KeyError, TypeError, IndexError):
+            return None
+        if node is None or (not node and isinstance(node, _CONTAINERS)):
+            return None
+        return node
 
     return get
 

@@ -77,11 +77,19 @@ def _fast_e164(digits: str) -> str | None:
 def to_e164(value: str, default_region: str | None) -> str | None:
     """The number in E.164 (``+`` and country code), or ``None`` when it cannot be read."""
     text = value.strip()
+    if len(text) > 64:  # no phone number is this long; don't let the parser chew on it
+        return None
     strict = _STRICT_E164.fullmatch(text)
     if strict is not None:
         fast = _fast_e164(strict.group(1))
         if fast is not None:
             return fast
+    return _parse_e164(text, default_region)
+
+
+@lru_cache(maxsize=4096)
+def _parse_e164(text: str, default_region: str | None) -> str | None:
+    """The full parser, for numbers not already in plain E.164; users come back, so cached."""
     try:
         number = phonenumbers.parse(text, default_region)
     except phonenumbers.NumberParseException:
