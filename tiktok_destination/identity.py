@@ -21,13 +21,21 @@ from tiktok_destination.mapping import (
     URL_FALLBACKS,
 )
 from tiktok_destination.settings import Config
-from tiktok_destination.values import BadValue, to_locale, to_string
+from tiktok_destination.values import BadValue, to_json_value, to_locale, to_string
 
 _COOKIE_GETTERS = tuple(path_getter(path) for path in COOKIE_SOURCES)
 
 
 class FieldProblem(ValueError):
     """A field whose value cannot be sent; the message names the field."""
+
+
+def custom_value(value: Any, where: str) -> Any:
+    """A custom property's value, when it is JSON TikTok can read."""
+    try:
+        return to_json_value(value)
+    except BadValue as problem:
+        raise FieldProblem(f"{where}: {problem}") from None
 
 
 def parse_cookies(raw: Any) -> dict[str, str]:
@@ -168,5 +176,5 @@ def build_user(
     for name, getter in config.custom_user_properties:
         value = getter(event)
         if value is not None:
-            user[name] = value
+            user[name] = custom_value(value, f"custom_user_properties.{name}")
     return user

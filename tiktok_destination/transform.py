@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from tiktok_destination.expressions import is_empty
-from tiktok_destination.identity import FieldProblem, build_user
+from tiktok_destination.identity import FieldProblem, build_user, custom_value
 from tiktok_destination.mapping import (
     EVENT_SOURCES,
     ITEM_CONTENT_TYPES,
@@ -69,7 +69,12 @@ def event_source(event: dict[str, Any], config: Config, warnings: list[str]) -> 
 
 def derived_event_id(event: dict[str, Any]) -> str:
     """A stable id for an event that has none: the same event always gets the same id."""
-    canonical = json.dumps(event, sort_keys=True, separators=(",", ":"), default=str)
+    try:
+        canonical = json.dumps(event, sort_keys=True, separators=(",", ":"), default=str)
+    except (TypeError, ValueError, RecursionError):
+        raise FieldProblem(
+            "event_id: missing, and the event is not plain JSON to derive one from"
+        ) from None
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:32]
 
 
@@ -143,7 +148,7 @@ def build_properties(
     for name, getter in config.custom_event_properties:
         value = getter(event)
         if value is not None:
-            properties[name] = value
+            properties[name] = custom_value(value, f"custom_event_properties.{name}")
     return properties
 
 

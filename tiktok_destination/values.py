@@ -71,6 +71,22 @@ def to_string(value: Any) -> str:
     raise BadValue(f"expected a string, got {_describe(value)}")
 
 
+def to_json_value(value: Any) -> Any:
+    """``value`` itself when it is plain JSON TikTok can read (no NaN or infinity inside)."""
+    stack = [value]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, float) and not math.isfinite(node):
+            raise BadValue(f"expected a finite number, got {node!r}")
+        if isinstance(node, dict):
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+        elif not (node is None or isinstance(node, (str, int, float))):
+            raise BadValue(f"expected JSON data, got {type(node).__name__}")
+    return value
+
+
 def to_bool(value: Any) -> bool:
     if isinstance(value, bool):
         return value
