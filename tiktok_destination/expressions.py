@@ -49,13 +49,12 @@ def path_getter(path: str) -> Getter:
 
         return get_indexed
 
-    # No list indices: plain subscripts, a missing key or a non-object ending the walk.
+    # No list indices: objects only, a missing key or a non-object ending the walk.
     def get(node: Any) -> Any:
-        try:
-            for key in keys:
-                node = node[key]
-        except (KeyError, TypeError, IndexError):
-            return None
+        for key in keys:
+            if not isinstance(node, dict):
+                return None
+            node = node.get(key)
         if node is None or (not node and isinstance(node, _CONTAINERS)):
             return None
         return node

@@ -139,10 +139,6 @@ FIELDS: Final[tuple[Field, ...]] = (
 )
 
 FIELD_NAMES: Final = tuple(field.name for field in FIELDS)
-ITEM_FIELDS: Final = tuple(
-    name for name in FIELD_NAMES if name.startswith("item_") and name != "item_list"
-)
-
 # Where each field lands in ``data[0]``: (section, key). Sections: "user", "page", "app",
 # "properties", "item" (one entry of properties.contents) or "event" (data[0] itself).
 # Fields that decide rather than land (event_source, experience_type, device_platform, ...) are

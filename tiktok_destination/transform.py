@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -16,7 +17,6 @@ from tiktok_destination.identity import FieldProblem, build_user, custom_value
 from tiktok_destination.mapping import (
     EVENT_SOURCES,
     ITEM_CONTENT_TYPES,
-    ITEM_FIELDS,
     SOURCE_SETTING,
     TARGETS,
     WEB_ONLY_FIELDS,
@@ -34,17 +34,48 @@ from tiktok_destination.values import (
     to_string,
 )
 
-# How each field's value is read before it lands in the payload (strings by default).
-_READERS = {
+Reader = Callable[[Any], Any]
+Target = tuple[str, str, Reader]
+
+# How a field's value is read before it lands in the payload: strings unless listed here.
+_READERS: dict[str, Reader] = {
     "item_price": to_number,
     "item_quantity": to_count,
     "transaction_value": to_number,
     "currency": to_currency,
 }
-_PROPERTY_FIELDS = tuple(
-    (field, key) for field, (section, key) in TARGETS.items() if section == "properties"
-)
-_ITEM_TARGETS = tuple((field, TARGETS[field][1]) for field in ITEM_FIELDS)
+
+
+def _targets(section: str, leave_out: frozenset[str] = frozenset()) -> tuple[Target, ...]:
+    """The (field, key, reader) rows of ``TARGETS`` that land in ``section``."""
+    return tuple(
+        (field, key, _READERS.get(field, to_string))
+        for field, (where, key) in TARGETS.items()
+        if where == section and field not in leave_out
+    )
+
+
+_PAGE = _targets("page")
+_APP = _targets("app")
+_ITEM = _targets("item")
+_WEB_PROPERTIES = _targets("properties")
+_APP_PROPERTIES = _targets("properties", WEB_ONLY_FIELDS)
+
+
+def _section(
+    node: dict[str, Any], config: Config, targets: tuple[Target, ...], where: str = ""
+) -> dict[str, Any]:
+    """The keys of one payload section read from ``node``; empty values left out."""
+    section = {}
+    fields = config.fields
+    for field, key, reader in targets:
+        value = fields[field](node)
+        if value is not None:
+            try:
+                section[key] = reader(value)
+            except BadValue as problem:
+                raise FieldProblem(f"{where}{field}: {problem}") from None
+    return section
 
 
 def event_source(event: dict[str, Any], config: Config, warnings: list[str]) -> str:
@@ -78,24 +109,12 @@ def derived_event_id(event: dict[str, Any]) -> str:
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:32]
 
 
-def _read(field: str, value: Any, where: str | None = None) -> Any:
-    try:
-        reader = _READERS.get(field)
-        return reader(value) if reader else to_string(value)
-    except BadValue as problem:
-        raise FieldProblem(f"{where or field}: {problem}") from None
-
-
 def _contents(items: list[Any], config: Config) -> list[dict[str, Any]]:
     contents = []
     for index, item in enumerate(items):
         if not isinstance(item, dict):
             raise FieldProblem(f"item_list[{index}]: expected an object, got {type(item).__name__}")
-        content: dict[str, Any] = {}
-        for field, key in _ITEM_TARGETS:
-            value = config.fields[field](item)
-            if value is not None:
-                content[key] = _read(field, value, f"item_list[{index}].{field}")
+        content = _section(item, config, _ITEM, f"item_list[{index}].")
         kind = content.setdefault("content_type", "product")
         if kind not in ITEM_CONTENT_TYPES:
             raise FieldProblem(
@@ -121,15 +140,8 @@ def _items_value(contents: list[dict[str, Any]]) -> float | int | None:
 def build_properties(
     event: dict[str, Any], config: Config, web: bool, warnings: list[str]
 ) -> dict[str, Any]:
-    fields = config.fields
-    properties: dict[str, Any] = {}
-    for field, key in _PROPERTY_FIELDS:
-        if not web and field in WEB_ONLY_FIELDS:
-            continue
-        value = fields[field](event)
-        if value is not None:
-            properties[key] = _read(field, value)
-    items = fields["item_list"](event)
+    properties = _section(event, config, _WEB_PROPERTIES if web else _APP_PROPERTIES)
+    items = config.fields["item_list"](event)
     if items is not None:
         if not isinstance(items, list):
             raise FieldProblem(f"item_list: expected a list of items, got {type(items).__name__}")
@@ -152,21 +164,6 @@ def build_properties(
     return properties
 
 
-def _section(
-    event: dict[str, Any], config: Config, pairs: tuple[tuple[str, str], ...]
-) -> dict[str, Any]:
-    section = {}
-    for field, key in pairs:
-        value = config.fields[field](event)
-        if value is not None:
-            section[key] = _read(field, value)
-    return section
-
-
-_PAGE = (("page_url", "url"), ("page_referrer", "referrer"))
-_APP = (("app_id", "app_id"), ("app_name", "app_name"), ("app_version", "app_version"))
-
-
 def build_event(
     event: dict[str, Any],
     config: Config,
@@ -184,13 +181,11 @@ def build_event(
     except BadValue as problem:
         raise FieldProblem(f"event_timestamp: {problem}") from None
     given_id = fields["event_id"](event)
-    data: dict[str, Any] = {
-        "event": tiktok_event,
-        "event_time": event_time,
-        "event_id": _read("event_id", given_id)
-        if given_id is not None
-        else derived_event_id(event),
-    }
+    try:
+        event_id = derived_event_id(event) if given_id is None else to_string(given_id)
+    except BadValue as problem:
+        raise FieldProblem(f"event_id: {problem}") from None
+    data = {"event": tiktok_event, "event_time": event_time, "event_id": event_id}
     page = _section(event, config, _PAGE) if web else {}
     user = build_user(event, config, page.get("url"), warnings)
     if user:
