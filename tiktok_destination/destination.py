@@ -73,4 +73,9 @@ def send_payloads(payloads: Sequence[Any], settings: Any) -> list[SendOutcome]:
     except SettingsError as error:
         message = "settings: " + "; ".join(error.problems)
         return [send_outcome("failed", message) for _ in payloads]
-    return deliverer_for(config).send(payloads)
+    try:
+        return deliverer_for(config).send(payloads)
+    except Exception as error:  # a bug must not lose events: each one still gets an outcome
+        log.error("send failed unexpectedly (%s)", type(error).__name__)
+        message = f"not sent: unexpected {type(error).__name__} in the destination"
+        return [send_outcome("failed", message) for _ in payloads]
