@@ -1,0 +1,384 @@
+"""Deliver transform payloads to TikTok: group, batch, post, retry, split; one outcome each.
+
+Payloads sharing ``(event_source, event_source_id, test_event_code)`` are merged into requests
+of at most ``batch_size`` events (one event per request when a test code is set). Each request
+goes through ``retry.retry_loop``; a parameter error splits the batch in halves until the
+offending events stand alone; a configuration error (token, permission) stops this deliverer.
+Every payload gets exactly one ``SendOutcome``, in input order. The access token is only ever
+put in the ``Access-Token`` header: never in logs, outcomes, exceptions or reprs.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Any, Literal
+
+import requests
+
+from tiktok_destination.outcomes import SendOutcome, send_outcome
+from tiktok_destination.retry import Decision, decide, retry_after_seconds, retry_loop
+
+log = logging.getLogger("tiktok_destination")
+
+DEFAULT_API_URL = "https://business-api.tiktok.com/open_api/v1.3/event/track/"
+NOT_A_PAYLOAD = "not a transform payload"
+SOURCE_SETTING = {
+    "web": "pixel_id",
+    "app": "app_id",
+    "offline": "offline_event_set_id",
+    "crm": "crm_event_set_id",
+}
+TOKEN_CODES = frozenset({40102, 40104, 40105})
+Key = tuple[str, str, str | None]
+Status = Literal["delivered", "rejected", "failed"]
+
+
+@dataclass(frozen=True)
+class DeliveryConfig:
+    """What delivery needs from the settings. Its repr never shows the token."""
+
+    access_token: str = field(repr=False)
+    api_url: str = DEFAULT_API_URL
+    batch_size: int = 1000
+    timeout_s: float = 10.0
+    max_retries: int = 5
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.access_token, str):
+            raise TypeError("access_token must be a string")
+        if not 1 <= self.batch_size <= 1000:
+            raise ValueError(f"batch_size must be between 1 and 1000, got {self.batch_size}")
+        if not self.timeout_s > 0:
+            raise ValueError(f"timeout_s must be positive, got {self.timeout_s}")
+        if self.max_retries < 0:
+            raise ValueError(f"max_retries must be 0 or more, got {self.max_retries}")
+
+
+@dataclass
+class _Batch:
+    """The events of one request, with the input position of each."""
+
+    head: dict[str, str]
+    indices: list[int]
+    events: list[Any]
+
+    def body(self) -> dict[str, Any]:
+        return {**self.head, "data": self.events}
+
+    def halves(self) -> tuple[_Batch, _Batch]:
+        mid = len(self.events) // 2
+        return (
+            _Batch(self.head, self.indices[:mid], self.events[:mid]),
+            _Batch(self.head, self.indices[mid:], self.events[mid:]),
+        )
+
+
+@dataclass(frozen=True)
+class _Reply:
+    """One attempt, read: what to do next and what to tell the user."""
+
+    decision: Decision
+    problem: str
+    status: int | None = None
+    code: int | None = None
+    message: str = ""
+    request_id: str | None = None
+    retry_after: float | None = None
+
+    @property
+    def outcome_code(self) -> int | None:
+        """TikTok's body code, else a non-2xx HTTP status, else ``None``."""
+        if self.code is not None:
+            return self.code
+        return self.status if self.status is not None and not 200 <= self.status < 300 else None
+
+
+def _dumps(value: Any) -> bytes:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
+
+
+def _read_payload(payload: object) -> tuple[Key, Any] | str:
+    """The group key and the one event of a transform payload, or why it is not one."""
+    if not isinstance(payload, dict):
+        return f"{NOT_A_PAYLOAD}: expected an object, got {type(payload).__name__}"
+    data = payload.get("data")
+    if not isinstance(data, list) or len(data) != 1 or not isinstance(data[0], dict):
+        return f"{NOT_A_PAYLOAD}: data must be a list holding exactly one event object"
+    source, source_id = payload.get("event_source"), payload.get("event_source_id")
+    if not isinstance(source, str) or not isinstance(source_id, str):
+        return f"{NOT_A_PAYLOAD}: event_source and event_source_id must be strings"
+    test_code = payload.get("test_event_code")
+    if test_code is not None and not isinstance(test_code, str):
+        return f"{NOT_A_PAYLOAD}: test_event_code must be a string"
+    return (source, source_id, test_code), data[0]
+
+
+def _token_problem(token: str) -> str | None:
+    if not token:
+        return "access_token is empty: set it to the Events API access token from TikTok"
+    if not all("!" <= char <= "~" for char in token):
+        return (
+            "access_token contains spaces, line breaks or non-ASCII characters, which cannot be "
+            "sent in an HTTP header: copy the token from TikTok Events Manager again"
+        )
+    return None
+
+
+def _error_text(error: BaseException, timeout_s: float) -> str:
+    """The exception's class and a description that cannot carry headers or the token."""
+    if isinstance(error, requests.ConnectTimeout):
+        what = f"could not connect within {timeout_s:g} s"
+    elif isinstance(error, requests.ReadTimeout):
+        what = f"no answer within {timeout_s:g} s"
+    elif isinstance(error, requests.Timeout):
+        what = "timed out"
+    elif isinstance(error, requests.exceptions.SSLError):
+        what = "TLS handshake or certificate verification failed"
+    elif isinstance(error, requests.exceptions.ChunkedEncodingError):
+        what = "the answer was cut off"
+    elif isinstance(error, requests.ConnectionError):
+        what = "the connection failed or was dropped before an answer"
+    else:
+        what = "the request could not be made"
+    return f"{type(error).__name__}: {what}"
+
+
+class Deliverer:
+    """Sends payloads for one set of settings over one reused HTTP session.
+
+    After a configuration error (refused token, missing permission) it sends nothing more:
+    ``stopped`` holds the message, and every later payload is ``failed`` with it.
+    One ``send`` at a time per deliverer.
+    """
+
+    def __init__(
+        self,
+        config: DeliveryConfig,
+        *,
+        session: requests.Session | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        random: Callable[[], float] = random.random,
+    ) -> None:
+        self.config = config
+        self._own_session = session is None
+        self._session = requests.Session() if session is None else session
+        self._sleep = sleep
+        self._random = random
+        self._headers = {"Access-Token": config.access_token, "Content-Type": "application/json"}
+        self._stopped = _token_problem(config.access_token)
+
+    @property
+    def stopped(self) -> str | None:
+        """Why this deliverer stopped sending (a configuration error), or ``None``."""
+        return self._stopped
+
+    def __repr__(self) -> str:
+        return f"Deliverer(config={self.config!r}, stopped={self._stopped!r})"
+
+    def __enter__(self) -> Deliverer:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the HTTP session (unless it was given by the caller)."""
+        if self._own_session:
+            self._session.close()
+
+    def plan(self, payloads: Sequence[object]) -> list[dict[str, Any]]:
+        """The request bodies ``send`` would post first (before any split), in order."""
+        outcomes: list[SendOutcome | None] = [None] * len(payloads)
+        bodies = []
+        for batch in self._batches(payloads, outcomes):
+            encoded = self._encode(batch, outcomes)
+            if encoded is not None:
+                bodies.append(encoded[0].body())
+        return bodies
+
+    def send(self, payloads: Sequence[object]) -> list[SendOutcome]:
+        """One outcome per payload, in the same order."""
+        outcomes: list[SendOutcome | None] = [None] * len(payloads)
+        for batch in self._batches(payloads, outcomes):
+            try:
+                self._deliver(batch, outcomes)
+            except Exception as error:  # a bug must not lose the outcomes already known
+                log.error("unexpected %s while delivering a batch", type(error).__name__)
+                message = f"not sent: unexpected {type(error).__name__} in the destination"
+                for index in batch.indices:
+                    if outcomes[index] is None:
+                        outcomes[index] = send_outcome("failed", message)
+        return [
+            outcome if outcome is not None else send_outcome("failed", "not sent: no outcome")
+            for outcome in outcomes
+        ]
+
+    def _batches(
+        self, payloads: Sequence[object], outcomes: list[SendOutcome | None]
+    ) -> list[_Batch]:
+        groups: dict[Key, list[tuple[int, Any]]] = {}
+        for index, payload in enumerate(payloads):
+            read = _read_payload(payload)
+            if isinstance(read, str):
+                outcomes[index] = send_outcome("rejected", read)
+            else:
+                groups.setdefault(read[0], []).append((index, read[1]))
+        batches = []
+        for (source, source_id, test_code), members in groups.items():
+            head = {"event_source": source, "event_source_id": source_id}
+            if test_code is not None:
+                head["test_event_code"] = test_code
+            size = 1 if test_code is not None else self.config.batch_size
+            for start in range(0, len(members), size):
+                chunk = members[start : start + size]
+                batches.append(_Batch(head, [i for i, _ in chunk], [e for _, e in chunk]))
+        return batches
+
+    def _encode(
+        self, batch: _Batch, outcomes: list[SendOutcome | None]
+    ) -> tuple[_Batch, bytes] | None:
+        """The batch and its JSON body; events that are not valid JSON are ``rejected``."""
+        try:
+            return batch, _dumps(batch.body())
+        except (TypeError, ValueError):
+            pass
+        kept = _Batch(batch.head, [], [])
+        for index, event in zip(batch.indices, batch.events, strict=True):
+            try:
+                _dumps(event)
+            except (TypeError, ValueError) as error:
+                reason = self._redact(f"{type(error).__name__}: {error}")
+                outcomes[index] = send_outcome("rejected", f"not valid JSON ({reason})")
+            else:
+                kept.indices.append(index)
+                kept.events.append(event)
+        return (kept, _dumps(kept.body())) if kept.events else None
+
+    def _deliver(self, batch: _Batch, outcomes: list[SendOutcome | None]) -> None:
+        if self._stopped is not None:
+            self._fill(outcomes, batch, "failed", f"not sent: delivery stopped: {self._stopped}")
+            return
+        encoded = self._encode(batch, outcomes)
+        if encoded is None:
+            return
+        batch, data = encoded
+        n = len(batch.events)
+        reply, attempts = retry_loop(
+            lambda attempt: self._post(data, n, attempt),
+            max_retries=self.config.max_retries,
+            sleep=self._sleep,
+            random=self._random,
+            on_retry=lambda r, retry, delay: self._log_retry(n, r, retry, delay),
+        )
+        code = reply.outcome_code
+        if reply.decision is Decision.SUCCESS:
+            message = reply.message or "OK"
+            self._fill(outcomes, batch, "delivered", message, 0, reply.request_id)
+        elif reply.decision is Decision.SPLIT and n > 1:
+            log.info("%s for a batch of %d events: splitting it", reply.problem, n)
+            for half in batch.halves():
+                self._deliver(half, outcomes)
+        elif reply.decision is Decision.SPLIT:
+            message = reply.message or reply.problem
+            self._fill(outcomes, batch, "rejected", message, code, reply.request_id)
+        elif reply.decision is Decision.CONFIG:
+            self._stopped = self._config_message(reply, batch)
+            log.error("delivery stopped: %s", self._stopped)
+            self._fill(outcomes, batch, "failed", self._stopped, code, reply.request_id)
+        else:
+            why = (
+                f"after {attempts} attempts"
+                if reply.decision is Decision.RETRY
+                else "(not retried)"
+            )
+            message = f"not delivered {why}: {reply.problem}"
+            log.warning("%d events %s", n, message)
+            self._fill(outcomes, batch, "failed", message, code, reply.request_id)
+
+    def _log_retry(self, n: int, reply: _Reply, retry: int, delay: float) -> None:
+        retries = self.config.max_retries
+        log.warning(
+            "TikTok request with %d events: %s; retry %d of %d in %.1f s",
+            *(n, reply.problem, retry + 1, retries, delay),
+        )
+
+    def _post(self, data: bytes, n: int, attempt: int) -> _Reply:
+        url = self.config.api_url
+        log.debug("POST %s: %d events, %d bytes, attempt %d", url, n, len(data), attempt + 1)
+        try:
+            response = self._session.post(
+                url,
+                data=data,
+                headers=self._headers,
+                timeout=self.config.timeout_s,
+                allow_redirects=False,  # a redirect would carry the token to another address
+            )
+        except Exception as error:
+            return _Reply(decide(None, None, error), _error_text(error, self.config.timeout_s))
+        status = response.status_code
+        retry_after = retry_after_seconds(response.headers.get("Retry-After"))
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        code = body.get("code") if isinstance(body, dict) else None
+        if not isinstance(code, int) or isinstance(code, bool):
+            snippet = " ".join(response.text.split())[:200]
+            kind = "answer that is not TikTok's JSON" if 200 <= status < 300 else "answer"
+            problem = f"HTTP {status} with an {kind}" + (f": {snippet}" if snippet else "")
+            return _Reply(
+                decide(status, None), self._redact(problem), status, None, "", None, retry_after
+            )
+        message = self._redact(str(body.get("message") or ""))[:1000]
+        request_id = body.get("request_id")
+        request_id = request_id if isinstance(request_id, str) else None
+        problem = f"TikTok code {code}" + (f": {message}" if message else "")
+        if not 200 <= status < 300:
+            problem = f"HTTP {status}, {problem}"
+        return _Reply(decide(status, code), problem, status, code, message, request_id, retry_after)
+
+    def _config_message(self, reply: _Reply, batch: _Batch) -> str:
+        source, source_id = batch.head["event_source"], batch.head["event_source_id"]
+        if reply.code == 40001:
+            setting = SOURCE_SETTING.get(source, "the event source id setting")
+            return (
+                f"the access token has no permission for event_source_id {source_id} "
+                f"({source}; {reply.problem}): use an access token generated for this "
+                f"{source} source in TikTok Events Manager, or correct {setting}"
+            )
+        if reply.code in TOKEN_CODES:
+            return (
+                f"TikTok refused the access token ({reply.problem}): generate a new Events API "
+                "access token for this pixel/app in TikTok Events Manager and update access_token"
+            )
+        return (
+            f"TikTok refused the request ({reply.problem}): check that access_token is a valid "
+            "Events API access token and that api_url is TikTok's Events API endpoint"
+        )
+
+    def _redact(self, text: str) -> str:
+        token = self.config.access_token
+        return text.replace(token, "<redacted>") if token else text
+
+    @staticmethod
+    def _fill(
+        outcomes: list[SendOutcome | None],
+        batch: _Batch,
+        status: Status,
+        message: str,
+        code: int | None = None,
+        request_id: str | None = None,
+    ) -> None:
+        for index in batch.indices:
+            outcomes[index] = send_outcome(status, message, code, request_id)
