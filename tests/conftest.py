@@ -1,0 +1,45 @@
+"""Shared fixtures: a fake TikTok server on loopback and deliverers pointed at it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from tiktok_server import FakeTikTok
+
+from tiktok_destination.delivery import Deliverer, DeliveryConfig
+
+TOKEN = "tt-SECRET-7f3a9c0e-never-print-me"
+"""A distinctive token, searched for in every log, outcome and repr."""
+
+
+@pytest.fixture
+def tiktok() -> Iterator[FakeTikTok]:
+    """A fake TikTok Events API that expects ``TOKEN``."""
+    with FakeTikTok(TOKEN) as server:
+        yield server
+
+
+@pytest.fixture
+def sleeps() -> list[float]:
+    """The delays a deliverer asked for (its ``sleep`` only records them)."""
+    return []
+
+
+@pytest.fixture
+def make_deliverer(tiktok: FakeTikTok, sleeps: list[float]) -> Iterator[Callable[..., Deliverer]]:
+    """Build deliverers for ``tiktok`` that never really sleep; closed after the test."""
+    made: list[Deliverer] = []
+
+    def make(**config: Any) -> Deliverer:
+        settings: dict[str, Any] = {"access_token": TOKEN, "api_url": tiktok.url, "timeout_s": 5.0}
+        deliverer = Deliverer(
+            DeliveryConfig(**{**settings, **config}), sleep=sleeps.append, random=lambda: 0.5
+        )
+        made.append(deliverer)
+        return deliverer
+
+    yield make
+    for deliverer in made:
+        deliverer.close()
