@@ -77,6 +77,8 @@ class SeenRequest:
     event_ids: list[str]
     test_event_code: str | None
     fault: Fault | None
+    client_port: int
+    content_type: str | None
 
 
 def payload(
@@ -125,6 +127,7 @@ class _Server(ThreadingHTTPServer):
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # answers must not wait for delayed ACKs
     timeout = 30
     server: _Server
 
@@ -146,7 +149,10 @@ class _Handler(BaseHTTPRequestHandler):
             body = None
         parse_s = time.perf_counter() - started
         authorized = self.headers.get("Access-Token") == fake.token
-        fault = fake._arrived(parse_s, len(raw), body, faulty=authorized and self.path == PATH)
+        seen = SeenRequest(
+            len(raw), [], None, None, self.client_address[1], self.headers.get("Content-Type")
+        )
+        fault = fake._arrived(parse_s, seen, body, faulty=authorized and self.path == PATH)
         if self.path != PATH:
             return self._answer(404, b"not found")
         if not authorized:
@@ -208,7 +214,7 @@ class FakeTikTok:
         self._server.fake = self
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}{PATH}"
         self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True
         )
 
     def start(self) -> FakeTikTok:
@@ -241,18 +247,22 @@ class FakeTikTok:
         with self._lock:
             return [event["event_id"] for event in self.events]
 
-    def _arrived(self, parse_s: float, size: int, body: Any, *, faulty: bool) -> Fault | None:
+    def _arrived(
+        self, parse_s: float, seen: SeenRequest, body: Any, *, faulty: bool
+    ) -> Fault | None:
         head: dict[str, Any] = body if isinstance(body, dict) else {}
         data = head.get("data")
         data = data if isinstance(data, list) else []
-        ids = [str(e.get("event_id")) for e in data if isinstance(e, dict)]
+        seen.event_ids = [str(e.get("event_id")) for e in data if isinstance(e, dict)]
+        seen.test_event_code = head.get("test_event_code")
         with self._lock:
             self.parse_seconds += parse_s
             number = len(self.requests)
             fault = self.faults.popleft() if faulty and self.faults else None
             if fault is None and faulty and self.policy is not None:
                 fault = self.policy(number, body)
-            self.requests.append(SeenRequest(size, ids, head.get("test_event_code"), fault))
+            seen.fault = fault
+            self.requests.append(seen)
         return fault
 
     def _bad_event(self, body: dict[str, Any]) -> str | None:

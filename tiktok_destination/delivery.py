@@ -335,8 +335,8 @@ class Deliverer:
         code = body.get("code") if isinstance(body, dict) else None
         if not isinstance(code, int) or isinstance(code, bool):
             snippet = " ".join(response.text.split())[:200]
-            kind = "answer that is not TikTok's JSON" if 200 <= status < 300 else "answer"
-            problem = f"HTTP {status} with an {kind}" + (f": {snippet}" if snippet else "")
+            kind = " with an answer that is not TikTok's JSON" if 200 <= status < 300 else ""
+            problem = f"HTTP {status}{kind}" + (f" ({snippet})" if snippet else "")
             return _Reply(
                 decide(status, None), self._redact(problem), status, None, "", None, retry_after
             )
