@@ -54,7 +54,10 @@ class Drop:
 
 @dataclass(frozen=True)
 class Stall:
-    """Answer normally, but only after ``seconds`` (longer than the client's timeout)."""
+    """Answer normally, but only after ``seconds`` (longer than the client's timeout).
+
+    The events are recorded as accepted-then-dropped: the client gave up before the answer.
+    """
 
     seconds: float
 
@@ -172,7 +175,7 @@ class _Handler(BaseHTTPRequestHandler):
         problem = shape_problem(body) or fake._bad_event(body)
         if problem is not None:
             return self._tiktok(40002, problem)
-        fake._record(body, accepted_then_dropped=isinstance(fault, Drop))
+        fake._record(body, accepted_then_dropped=isinstance(fault, Drop | Stall))
         if isinstance(fault, Drop):
             self.close_connection = True
             return None
@@ -206,6 +209,7 @@ class FakeTikTok:
         self.events: list[dict[str, Any]] = []
         self.requests: list[SeenRequest] = []
         self.accepted_then_dropped: Counter[str] = Counter()
+        """Event id -> times recorded by a request the client got no answer to (may resend)."""
         self.parse_seconds = 0.0
         self._request_ids = itertools.count(1)
         self._lock = threading.Lock()
