@@ -119,6 +119,7 @@ def _text(config: Config, field: str, event: dict[str, Any]) -> str | None:
 
 
 def _att_status(value: str) -> str:
+    """One of TikTok's ATT statuses, from any case and ``-`` or space separators."""
     status = value.strip().upper().replace(" ", "_").replace("-", "_")
     if status not in ATT_STATUSES:
         raise FieldProblem(
@@ -127,12 +128,9 @@ def _att_status(value: str) -> str:
     return status
 
 
-def build_user(
-    event: dict[str, Any], config: Config, page_url: Any, warnings: list[str]
-) -> dict[str, Any]:
-    """``data[0].user`` for ``event``; empty values are left out."""
-    fields = config.fields
-    user: dict[str, Any] = {}
+def _browser_ids(event: dict[str, Any], config: Config, page_url: Any) -> dict[str, str]:
+    """ttclid and ttp, with their cookie and page-URL fallbacks (web events only)."""
+    ids = {}
     cookies: dict[str, str] | None = None
     for field, key in (("click_id", "ttclid"), ("cookie_id", "ttp")):
         value = _text(config, field, event)
@@ -143,7 +141,44 @@ def build_user(
         if value is None and field in URL_FALLBACKS:
             value = query_parameter(page_url, URL_FALLBACKS[field])
         if value is not None:
-            user[key] = value
+            ids[key] = value
+    return ids
+
+
+def _device_ids(event: dict[str, Any], config: Config) -> dict[str, str]:
+    """The advertising ids of the event's platform (app events only)."""
+    platform = _text(config, "device_platform", event)
+    platform = platform.lower() if platform else None
+    fields = IOS_FIELDS if platform == "ios" else ANDROID_FIELDS if platform == "android" else {}
+    ids = {}
+    for field, key in fields.items():
+        text = _text(config, field, event)
+        if text is not None:
+            ids[key] = DEVICE_ID_FORMS[key](text)
+    return ids
+
+
+# Clear-text IDFAs are upper case, GAIDs lower case; hashed ones lower case.
+DEVICE_ID_FORMS: dict[str, Callable[[str], str]] = {
+    "idfa": lambda text: hashing.prehashed(text) or text.upper(),
+    "idfv": lambda text: hashing.prehashed(text) or text.upper(),
+    "gaid": str.lower,
+    "att_status": _att_status,
+}
+
+
+def build_user(
+    event: dict[str, Any], config: Config, web: bool, page_url: Any, warnings: list[str]
+) -> dict[str, Any]:
+    """``data[0].user`` for ``event``; empty values are left out.
+
+    Browser ids (ttclid, ttp) go with web events, advertising ids (idfa, idfv, att_status,
+    gaid) with app events: TikTok reads each only there.
+    """
+    fields = config.fields
+    user: dict[str, Any] = (
+        _browser_ids(event, config, page_url) if web else _device_ids(event, config)
+    )
     for field, key in (
         ("user_id", "external_id"),
         ("user_email", "email"),
@@ -164,15 +199,6 @@ def build_user(
             user["locale"] = to_locale(language)
         except BadValue as problem:
             raise FieldProblem(f"device_language: {problem}") from None
-    platform = _text(config, "device_platform", event)
-    platform = platform.lower() if platform else None
-    device_fields = (
-        IOS_FIELDS if platform == "ios" else ANDROID_FIELDS if platform == "android" else {}
-    )
-    for field, key in device_fields.items():
-        text = _text(config, field, event)
-        if text is not None:
-            user[key] = _att_status(text) if key == "att_status" else text
     for name, getter in config.custom_user_properties:
         value = getter(event)
         if value is not None:

@@ -109,18 +109,24 @@ def derived_event_id(event: dict[str, Any]) -> str:
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:32]
 
 
-def _contents(items: list[Any], config: Config) -> list[dict[str, Any]]:
+def _keep_content_type(section: dict[str, Any], where: str, warnings: list[str]) -> None:
+    """Leave out a content_type TikTok would refuse (it takes product or product_group)."""
+    kind = section.get("content_type")
+    if kind is not None and kind not in ITEM_CONTENT_TYPES:
+        del section["content_type"]
+        warnings.append(f"{where}: left out {kind!r}, TikTok takes product or product_group")
+
+
+def _contents(items: list[Any], config: Config, warnings: list[str]) -> list[dict[str, Any]]:
     contents = []
     for index, item in enumerate(items):
         if not isinstance(item, dict):
             raise FieldProblem(f"item_list[{index}]: expected an object, got {type(item).__name__}")
         content = _section(item, config, _ITEM, f"item_list[{index}].")
-        kind = content.setdefault("content_type", "product")
-        if kind not in ITEM_CONTENT_TYPES:
-            raise FieldProblem(
-                f"item_list[{index}].item_content_type: expected product or product_group, "
-                f"got {kind!r}"
-            )
+        if "content_type" in content:
+            _keep_content_type(content, f"item_list[{index}].item_content_type", warnings)
+        else:
+            content["content_type"] = "product"
         contents.append(content)
     return contents
 
@@ -141,11 +147,12 @@ def build_properties(
     event: dict[str, Any], config: Config, web: bool, warnings: list[str]
 ) -> dict[str, Any]:
     properties = _section(event, config, _WEB_PROPERTIES if web else _APP_PROPERTIES)
+    _keep_content_type(properties, "content_type", warnings)
     items = config.fields["item_list"](event)
     if items is not None:
         if not isinstance(items, list):
             raise FieldProblem(f"item_list: expected a list of items, got {type(items).__name__}")
-        contents = _contents(items, config)
+        contents = _contents(items, config, warnings)
         properties["contents"] = contents
         ids = [content["content_id"] for content in contents if "content_id" in content]
         if ids:
@@ -187,7 +194,7 @@ def build_event(
         raise FieldProblem(f"event_id: {problem}") from None
     data = {"event": tiktok_event, "event_time": event_time, "event_id": event_id}
     page = _section(event, config, _PAGE) if web else {}
-    user = build_user(event, config, page.get("url"), warnings)
+    user = build_user(event, config, web, page.get("url"), warnings)
     if user:
         data["user"] = user
     if web:
