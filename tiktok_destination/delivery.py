@@ -251,13 +251,13 @@ class Deliverer:
         """The batch and its JSON body; events that are not valid JSON are ``rejected``."""
         try:
             return batch, _dumps(batch.body())
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, RecursionError):
             pass
         kept = _Batch(batch.head, [], [])
         for index, event in zip(batch.indices, batch.events, strict=True):
             try:
                 _dumps(event)
-            except (TypeError, ValueError) as error:
+            except (TypeError, ValueError, RecursionError) as error:
                 reason = self._redact(f"{type(error).__name__}: {error}")
                 outcomes[index] = send_outcome("rejected", f"not valid JSON ({reason})")
             else:
