@@ -63,15 +63,16 @@ class SendRun:
         *,
         outcomes_path: str | None,
         dry_run: bool,
-        out: IO[str] = sys.stdout,
-        err: IO[str] = sys.stderr,
+        out: IO[str] | None = None,
+        err: IO[str] | None = None,
     ) -> None:
         self.hook = hook
         self.settings = settings
         self.config = config_for(settings)
         self.outcomes_path = outcomes_path
         self.dry_run = dry_run
-        self.out, self.err = out, err
+        self.out = sys.stdout if out is None else out
+        self.err = sys.stderr if err is None else err
         self.batch_size = 1 if self.config.test_event_code else self.config.batch_size
         self.groups: dict[tuple[Any, ...], Pending] = {}
         self.in_flight: Pending = []
