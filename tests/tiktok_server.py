@@ -76,12 +76,17 @@ Policy = Callable[[int, Any], "Fault | None"]
 class SeenRequest:
     """One request as the server saw it."""
 
-    size: int
+    body_bytes: int
     event_ids: list[str]
     test_event_code: str | None
     fault: Fault | None
     client_port: int
     content_type: str | None
+
+    @property
+    def size(self) -> int:
+        """How many events the request carried."""
+        return len(self.event_ids)
 
 
 def payload(
