@@ -6,9 +6,11 @@ import json
 import logging
 from collections import Counter
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
+import requests
 from conftest import TOKEN
 from tiktok_server import BodyCode, Drop, FakeTikTok, HttpStatus, NotJson, Stall, payload
 
@@ -379,10 +381,19 @@ def test_a_token_that_cannot_be_a_header_stops_before_any_request(
 
 
 def test_a_given_session_is_used_and_left_open(tiktok: FakeTikTok) -> None:
-    import requests
-
     session = requests.Session()
     with Deliverer(DeliveryConfig(TOKEN, api_url=tiktok.url), session=session) as deliverer:
         assert statuses(deliverer.send([payload("e1")])) == ["delivered"]
     assert session.adapters  # still usable
     session.close()
+
+
+def test_concurrent_sends_share_the_deliverer(
+    tiktok: FakeTikTok, make_deliverer: MakeDeliverer
+) -> None:
+    deliverer = make_deliverer(batch_size=10)
+    chunks = [[payload(f"t{t}-{n}") for n in range(50)] for t in range(4)]
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(deliverer.send, chunks))
+    assert all(statuses(r) == ["delivered"] * 50 for r in results)
+    assert sorted(tiktok.event_ids) == sorted(p["data"][0]["event_id"] for c in chunks for p in c)

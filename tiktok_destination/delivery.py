@@ -154,7 +154,8 @@ class Deliverer:
 
     After a configuration error (refused token, missing permission) it sends nothing more:
     ``stopped`` holds the message, and every later payload is ``failed`` with it.
-    One ``send`` at a time per deliverer.
+    Several threads may call ``send`` at once: each call has its own outcomes, and they share
+    the session's connection pool.
     """
 
     def __init__(
