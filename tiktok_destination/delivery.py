@@ -298,21 +298,16 @@ class Deliverer:
             log.error("delivery stopped: %s", self._stopped)
             self._fill(outcomes, batch, "failed", self._stopped, code, reply.request_id)
         else:
-            why = (
-                f"after {attempts} attempts"
-                if reply.decision is Decision.RETRY
-                else "(not retried)"
-            )
+            retried = reply.decision is Decision.RETRY
+            why = f"after {attempts} attempts" if retried else "(not retried)"
             message = f"not delivered {why}: {reply.problem}"
             log.warning("%d events %s", n, message)
             self._fill(outcomes, batch, "failed", message, code, reply.request_id)
 
     def _log_retry(self, n: int, reply: _Reply, retry: int, delay: float) -> None:
-        retries = self.config.max_retries
-        log.warning(
-            "TikTok request with %d events: %s; retry %d of %d in %.1f s",
-            *(n, reply.problem, retry + 1, retries, delay),
-        )
+        total = self.config.max_retries
+        message = "TikTok request with %d events: %s; retry %d of %d in %.1f s"
+        log.warning(message, n, reply.problem, retry + 1, total, delay)
 
     def _post(self, data: bytes, n: int, attempt: int) -> _Reply:
         url = self.config.api_url
