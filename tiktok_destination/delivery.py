@@ -21,6 +21,7 @@ from typing import Any, Literal
 
 import requests
 
+from tiktok_destination.delivery_messages import config_problem, error_text, token_problem
 from tiktok_destination.outcomes import SendOutcome, send_outcome
 from tiktok_destination.retry import Decision, decide, retry_after_seconds, retry_loop
 
@@ -28,13 +29,6 @@ log = logging.getLogger("tiktok_destination")
 
 DEFAULT_API_URL = "https://business-api.tiktok.com/open_api/v1.3/event/track/"
 NOT_A_PAYLOAD = "not a transform payload"
-SOURCE_SETTING = {
-    "web": "pixel_id",
-    "app": "app_id",
-    "offline": "offline_event_set_id",
-    "crm": "crm_event_set_id",
-}
-TOKEN_CODES = frozenset({40102, 40104, 40105})
 Key = tuple[str, str, str | None]
 Status = Literal["delivered", "rejected", "failed"]
 
@@ -119,36 +113,6 @@ def _read_payload(payload: object) -> tuple[Key, Any] | str:
     return (source, source_id, test_code), data[0]
 
 
-def _token_problem(token: str) -> str | None:
-    if not token:
-        return "access_token is empty: set it to the Events API access token from TikTok"
-    if not all("!" <= char <= "~" for char in token):
-        return (
-            "access_token contains spaces, line breaks or non-ASCII characters, which cannot be "
-            "sent in an HTTP header: copy the token from TikTok Events Manager again"
-        )
-    return None
-
-
-def _error_text(error: BaseException, timeout_s: float) -> str:
-    """The exception's class and a description that cannot carry headers or the token."""
-    if isinstance(error, requests.ConnectTimeout):
-        what = f"could not connect within {timeout_s:g} s"
-    elif isinstance(error, requests.ReadTimeout):
-        what = f"no answer within {timeout_s:g} s"
-    elif isinstance(error, requests.Timeout):
-        what = "timed out"
-    elif isinstance(error, requests.exceptions.SSLError):
-        what = "TLS handshake or certificate verification failed"
-    elif isinstance(error, requests.exceptions.ChunkedEncodingError):
-        what = "the answer was cut off"
-    elif isinstance(error, requests.ConnectionError):
-        what = "the connection failed or was dropped before an answer"
-    else:
-        what = "the request could not be made"
-    return f"{type(error).__name__}: {what}"
-
-
 class Deliverer:
     """Sends payloads for one set of settings over one reused HTTP session.
 
@@ -172,7 +136,7 @@ class Deliverer:
         self._sleep = sleep
         self._random = random
         self._headers = {"Access-Token": config.access_token, "Content-Type": "application/json"}
-        self._stopped = _token_problem(config.access_token)
+        self._stopped = token_problem(config.access_token)
 
     @property
     def stopped(self) -> str | None:
@@ -294,7 +258,9 @@ class Deliverer:
             message = reply.message or reply.problem
             self._fill(outcomes, batch, "rejected", message, code, reply.request_id)
         elif reply.decision is Decision.CONFIG:
-            self._stopped = self._config_message(reply, batch)
+            self._stopped = config_problem(
+                reply.code, reply.problem, batch.head["event_source"], batch.head["event_source_id"]
+            )
             log.error("delivery stopped: %s", self._stopped)
             self._fill(outcomes, batch, "failed", self._stopped, code, reply.request_id)
         else:
@@ -321,7 +287,7 @@ class Deliverer:
                 allow_redirects=False,  # a redirect would carry the token to another address
             )
         except Exception as error:
-            return _Reply(decide(None, None, error), _error_text(error, self.config.timeout_s))
+            return _Reply(decide(None, None, error), error_text(error, self.config.timeout_s))
         status = response.status_code
         retry_after = retry_after_seconds(response.headers.get("Retry-After"))
         try:
@@ -343,25 +309,6 @@ class Deliverer:
         if not 200 <= status < 300:
             problem = f"HTTP {status}, {problem}"
         return _Reply(decide(status, code), problem, status, code, message, request_id, retry_after)
-
-    def _config_message(self, reply: _Reply, batch: _Batch) -> str:
-        source, source_id = batch.head["event_source"], batch.head["event_source_id"]
-        if reply.code == 40001:
-            setting = SOURCE_SETTING.get(source, "the event source id setting")
-            return (
-                f"the access token has no permission for event_source_id {source_id} "
-                f"({source}; {reply.problem}): use an access token generated for this "
-                f"{source} source in TikTok Events Manager, or correct {setting}"
-            )
-        if reply.code in TOKEN_CODES:
-            return (
-                f"TikTok refused the access token ({reply.problem}): generate a new Events API "
-                "access token for this pixel/app in TikTok Events Manager and update access_token"
-            )
-        return (
-            f"TikTok refused the request ({reply.problem}): check that access_token is a valid "
-            "Events API access token and that api_url is TikTok's Events API endpoint"
-        )
 
     def _redact(self, text: str) -> str:
         token = self.config.access_token

@@ -1,0 +1,64 @@
+"""What to tell the user when delivery goes wrong: messages that say what to fix.
+
+None of them can carry the access token: they are built from codes, class names and settings
+names, never from headers or the token itself.
+"""
+
+from __future__ import annotations
+
+import requests
+
+from tiktok_destination.mapping import SOURCE_SETTING
+
+TOKEN_CODES = frozenset({40102, 40104, 40105})
+
+
+def token_problem(token: str) -> str | None:
+    """Why ``token`` cannot be sent at all, or ``None``."""
+    if not token:
+        return "access_token is empty: set it to the Events API access token from TikTok"
+    if not all("!" <= char <= "~" for char in token):
+        return (
+            "access_token contains spaces, line breaks or non-ASCII characters, which cannot be "
+            "sent in an HTTP header: copy the token from TikTok Events Manager again"
+        )
+    return None
+
+
+def error_text(error: BaseException, timeout_s: float) -> str:
+    """The exception's class and a description that cannot carry headers or the token."""
+    if isinstance(error, requests.ConnectTimeout):
+        what = f"could not connect within {timeout_s:g} s"
+    elif isinstance(error, requests.ReadTimeout):
+        what = f"no answer within {timeout_s:g} s"
+    elif isinstance(error, requests.Timeout):
+        what = "timed out"
+    elif isinstance(error, requests.exceptions.SSLError):
+        what = "TLS handshake or certificate verification failed"
+    elif isinstance(error, requests.exceptions.ChunkedEncodingError):
+        what = "the answer was cut off"
+    elif isinstance(error, requests.ConnectionError):
+        what = "the connection failed or was dropped before an answer"
+    else:
+        what = "the request could not be made"
+    return f"{type(error).__name__}: {what}"
+
+
+def config_problem(code: int | None, problem: str, source: str, source_id: str) -> str:
+    """What to fix after TikTok refused the token or its permissions (``problem`` says how)."""
+    if code == 40001:
+        setting = SOURCE_SETTING.get(source, "the event source id setting")
+        return (
+            f"the access token has no permission for event_source_id {source_id} "
+            f"({source}; {problem}): use an access token generated for this "
+            f"{source} source in TikTok Events Manager, or correct {setting}"
+        )
+    if code in TOKEN_CODES:
+        return (
+            f"TikTok refused the access token ({problem}): generate a new Events API "
+            "access token for this pixel/app in TikTok Events Manager and update access_token"
+        )
+    return (
+        f"TikTok refused the request ({problem}): check that access_token is a valid "
+        "Events API access token and that api_url is TikTok's Events API endpoint"
+    )
