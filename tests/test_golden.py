@@ -125,7 +125,7 @@ def test_golden(case: str) -> None:
     event = spec["event"]
     before = copy.deepcopy(event)
 
-    outcome = transform(event, config, spec["now"])
+    outcome: dict[str, Any] = dict(transform(event, config, spec["now"]))
 
     assert event == before, "transform changed the event it was given"
     status = expected["status"]
