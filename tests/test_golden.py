@@ -9,9 +9,6 @@
   ``schemas/event-track-request.schema.json`` and carry no clear-text email or phone of the event;
 - ``{"status": "skipped", "reason_contains": [...]}`` / ``{"status": "invalid",
   "error_contains": [...]}``: every listed substring must appear in the reason / error.
-
-Cases in ``KNOWN_BUGS`` are transform bugs (the code disagrees with SPEC.md): their fixtures expect
-what SPEC.md says and the test is a strict xfail until the code is fixed.
 """
 
 from __future__ import annotations
@@ -42,20 +39,6 @@ BASE: dict[str, Any] = {
     "offline_event_set_id": "OFF789",
     "crm_event_set_id": "CRM000",
 }
-
-KNOWN_BUGS: dict[str, str] = {
-    "ts_iso_nanoseconds_truncated": (
-        "bug: SPEC §6 event_timestamp says whole seconds, truncated; "
-        "'2023-11-14T22:13:20.999999999Z' gives 1700000001 instead of 1700000000 "
-        "(the fraction is added as a float and rounds up; values.to_epoch_seconds)"
-    ),
-    "ts_seconds_string_many_decimals_truncated": (
-        "bug: SPEC §6 event_timestamp says whole seconds, truncated; "
-        "'1700000000.9999999' gives 1700000001 instead of 1700000000 "
-        "(float(text) rounds up before int() truncates; values.to_epoch_seconds)"
-    ),
-}
-"""case name → what the transform gets wrong (SPEC.md reference); strict xfail until fixed."""
 
 _SHA256_HEX = re.compile(r"[0-9a-fA-F]{64}")
 
@@ -104,20 +87,7 @@ def _clear_identifiers(event: dict[str, Any]) -> set[str]:
     return {text for text in found if len(text) >= 6}
 
 
-def _params() -> list[Any]:
-    return [
-        pytest.param(
-            case,
-            id=case,
-            marks=[pytest.mark.xfail(strict=True, reason=KNOWN_BUGS[case])]
-            if case in KNOWN_BUGS
-            else [],
-        )
-        for case in CASES
-    ]
-
-
-@pytest.mark.parametrize("case", _params())
+@pytest.mark.parametrize("case", CASES)
 def test_golden(case: str) -> None:
     spec = _load(EVENTS, case)
     expected = _load(PAYLOADS, case)
@@ -179,7 +149,3 @@ def test_fixture_shape(case: str) -> None:
     assert required <= set(expected) <= required | optional
     if status == "ok" and "warnings" in expected:
         assert expected["warnings"], "an empty warnings list is never emitted: leave it out"
-
-
-def test_known_bugs_name_real_cases() -> None:
-    assert sorted(set(KNOWN_BUGS) - set(CASES)) == []

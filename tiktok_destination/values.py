@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import re
 from datetime import datetime, timedelta, timezone
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 MILLISECONDS_FROM = 1e11
@@ -95,11 +96,12 @@ def to_bool(value: Any) -> bool:
     raise BadValue(f"expected true or false, got {_describe(value)}")
 
 
-def _parse_iso(text: str) -> float:
+def _parse_iso(text: str) -> int:
+    """Whole epoch seconds of an ISO 8601 date-time (UTC when it names no zone)."""
     match = _ISO_8601.fullmatch(text.strip())
     if match is None:
         raise BadValue(f"expected epoch seconds, milliseconds or ISO 8601, got {_describe(text)}")
-    year, month, day, hour, minute, second, fraction, zone = match.groups()
+    year, month, day, hour, minute, second, _fraction, zone = match.groups()
     try:
         moment = datetime(
             int(year),
@@ -112,39 +114,42 @@ def _parse_iso(text: str) -> float:
         )
     except ValueError as error:
         raise BadValue(f"not a real date: {_describe(text)} ({error})") from None
-    seconds = moment.timestamp() + (float("0." + fraction) if fraction else 0.0)
     if zone and zone not in ("Z", "z"):
         sign = -1 if zone[0] == "-" else 1
         digits = zone[1:].replace(":", "")
-        offset = timedelta(hours=int(digits[:2]), minutes=int(digits[2:] or 0))
-        seconds -= sign * offset.total_seconds()
-    return seconds
+        moment -= sign * timedelta(hours=int(digits[:2]), minutes=int(digits[2:] or 0))
+    return int(moment.timestamp())  # the fraction of a second is truncated away
+
+
+def _epoch_number(value: Any) -> Decimal | float | int:
+    """A number of seconds or milliseconds; strings read exactly, so truncation is exact."""
+    if isinstance(value, str):
+        number = Decimal(value.strip())
+        if not number.is_finite():
+            raise BadValue(f"expected a finite number, got {_describe(value)}")
+        return number
+    return to_number(value)
 
 
 def to_epoch_seconds(value: Any) -> int:
     """Whole epoch seconds (truncated) from seconds, milliseconds or an ISO 8601 string."""
-    if isinstance(value, str) and not _looks_numeric(value):
-        seconds = _parse_iso(value)
-    else:
-        try:
-            seconds = float(to_number(value))
-        except BadValue:
-            raise BadValue(
-                f"expected epoch seconds, milliseconds or ISO 8601, got {_describe(value)}"
-            ) from None
-        if seconds >= MILLISECONDS_FROM:
-            seconds /= 1000.0
-    if seconds <= 0 or seconds >= MILLISECONDS_FROM:
-        raise BadValue(f"not a usable time: {_describe(value)}")
-    return int(seconds)
-
-
-def _looks_numeric(text: str) -> bool:
     try:
-        float(text)
-    except ValueError:
-        return False
-    return True
+        number = _epoch_number(value)
+    except InvalidOperation:
+        return _checked_seconds(_parse_iso(value), value)
+    except BadValue:
+        raise BadValue(
+            f"expected epoch seconds, milliseconds or ISO 8601, got {_describe(value)}"
+        ) from None
+    if number >= MILLISECONDS_FROM:
+        number = number / 1000
+    return _checked_seconds(number, value)
+
+
+def _checked_seconds(seconds: Decimal | float | int, given: Any) -> int:
+    if seconds <= 0 or seconds >= MILLISECONDS_FROM:
+        raise BadValue(f"not a usable time: {_describe(given)}")
+    return int(seconds)
 
 
 def to_locale(value: Any) -> str:
