@@ -99,7 +99,7 @@ EVENT = {
         ("flag", False),
         ("user.first_name.x", None),
         ("{{user.first_name}} {{user.last_name}}", "Ada Lovelace"),
-        ("{{user.first_name}} {{user.middle_name}}", "Ada "),
+        ("{{user.first_name}} {{user.middle_name}}", "Ada"),  # trimmed
         ("Hi {{user.nothing}}", None),
         ("tags: {{user.tags}}", 'tags: ["a"]'),
         ({"value": "app"}, "app"),

@@ -85,7 +85,7 @@ def _template_getter(template: str) -> Getter:
         for value, text in zip(values, texts[1:], strict=True):
             out.append("" if value is None else _as_text(value))
             out.append(text)
-        return "".join(out)
+        return "".join(out).strip() or None
 
     return render
 

@@ -122,9 +122,7 @@ def _att_status(value: str) -> str:
     """One of TikTok's ATT statuses, from any case and ``-`` or space separators."""
     status = value.strip().upper().replace(" ", "_").replace("-", "_")
     if status not in ATT_STATUSES:
-        raise FieldProblem(
-            f"device_att_status: expected one of {', '.join(ATT_STATUSES)}, got {value!r}"
-        )
+        raise BadValue(f"expected one of {', '.join(ATT_STATUSES)}, got {value!r}")
     return status
 
 
@@ -145,7 +143,7 @@ def _browser_ids(event: dict[str, Any], config: Config, page_url: Any) -> dict[s
     return ids
 
 
-def _device_ids(event: dict[str, Any], config: Config) -> dict[str, str]:
+def _device_ids(event: dict[str, Any], config: Config, warnings: list[str]) -> dict[str, str]:
     """The advertising ids of the event's platform (app events only)."""
     platform = _text(config, "device_platform", event)
     platform = platform.lower() if platform else None
@@ -154,7 +152,10 @@ def _device_ids(event: dict[str, Any], config: Config) -> dict[str, str]:
     for field, key in fields.items():
         text = _text(config, field, event)
         if text is not None:
-            ids[key] = DEVICE_ID_FORMS[key](text)
+            try:
+                ids[key] = DEVICE_ID_FORMS[key](text)
+            except BadValue as problem:
+                warnings.append(f"{field}: left out, {problem}")
     return ids
 
 
@@ -177,7 +178,7 @@ def build_user(
     """
     fields = config.fields
     user: dict[str, Any] = (
-        _browser_ids(event, config, page_url) if web else _device_ids(event, config)
+        _browser_ids(event, config, page_url) if web else _device_ids(event, config, warnings)
     )
     for field, key in (
         ("user_id", "external_id"),
@@ -198,7 +199,7 @@ def build_user(
         try:
             user["locale"] = to_locale(language)
         except BadValue as problem:
-            raise FieldProblem(f"device_language: {problem}") from None
+            warnings.append(f"device_language: left out, {problem}")
     for name, getter in config.custom_user_properties:
         value = getter(event)
         if value is not None:

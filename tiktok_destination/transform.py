@@ -112,7 +112,11 @@ def derived_event_id(event: dict[str, Any]) -> str:
 def _keep_content_type(section: dict[str, Any], where: str, warnings: list[str]) -> None:
     """Leave out a content_type TikTok would refuse (it takes product or product_group)."""
     kind = section.get("content_type")
-    if kind is not None and kind not in ITEM_CONTENT_TYPES:
+    if kind is None:
+        return
+    if kind.strip().lower() in ITEM_CONTENT_TYPES:
+        section["content_type"] = kind.strip().lower()
+    else:
         del section["content_type"]
         warnings.append(f"{where}: left out {kind!r}, TikTok takes product or product_group")
 
