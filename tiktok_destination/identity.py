@@ -90,9 +90,9 @@ def hash_user_value(
             continue
         try:
             text = to_string(item)
-        except BadValue as problem:
+        except BadValue:  # the value is personal data: name its type, never echo it
             where = f"{field}[{index}]" if isinstance(value, list) else field
-            raise FieldProblem(f"{where}: {problem}") from None
+            raise FieldProblem(f"{where}: expected a string, got {type(item).__name__}") from None
         digest = hasher(text)
         if digest is not None:
             hashes.append(digest)

@@ -131,7 +131,8 @@ def _contents(items: list[Any], config: Config, warnings: list[str]) -> list[dic
             _keep_content_type(content, f"item_list[{index}].item_content_type", warnings)
         else:
             content["content_type"] = "product"
-        contents.append(content)
+        if content:
+            contents.append(content)
     return contents
 
 
@@ -157,7 +158,8 @@ def build_properties(
         if not isinstance(items, list):
             raise FieldProblem(f"item_list: expected a list of items, got {type(items).__name__}")
         contents = _contents(items, config, warnings)
-        properties["contents"] = contents
+        if contents:
+            properties["contents"] = contents
         ids = [content["content_id"] for content in contents if "content_id" in content]
         if ids:
             properties["content_ids"] = ids

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -28,7 +28,14 @@ class BadValue(ValueError):
     """A value that cannot be sent; the message says why, without naming the field."""
 
 
+LARGEST_NUMBER = 1e15
+"""Bigger numbers are no price, quantity, value or time: they are refused, not sent."""
+LONGEST_ID_DIGITS = 40
+
+
 def _describe(value: Any) -> str:
+    if isinstance(value, int) and abs(value) >= 10**LONGEST_ID_DIGITS:
+        return f"a {value.bit_length()}-bit integer"
     text = repr(value)
     return text if len(text) <= 40 else text[:37] + "..."
 
@@ -50,6 +57,8 @@ def to_number(value: Any) -> float | int:
         raise BadValue(f"expected a number, got {_describe(value)}")
     if isinstance(number, float) and not math.isfinite(number):
         raise BadValue(f"expected a finite number, got {_describe(value)}")
+    if abs(number) >= LARGEST_NUMBER:
+        raise BadValue(f"number too large: {_describe(value)}")
     return number
 
 
@@ -65,7 +74,11 @@ def to_string(value: Any) -> str:
     """A string from a string or a number (ids often arrive as numbers)."""
     if isinstance(value, str):
         return value
-    if isinstance(value, int) and not isinstance(value, bool):
+    if (
+        isinstance(value, int)
+        and not isinstance(value, bool)
+        and abs(value) < 10**LONGEST_ID_DIGITS
+    ):
         return str(value)
     if isinstance(value, float) and math.isfinite(value):
         return str(int(value)) if value.is_integer() else repr(value)
@@ -79,6 +92,8 @@ def to_json_value(value: Any) -> Any:
         node = stack.pop()
         if isinstance(node, float) and not math.isfinite(node):
             raise BadValue(f"expected a finite number, got {node!r}")
+        if isinstance(node, int) and abs(node) >= 2**63:
+            raise BadValue(f"number too large: {_describe(node)}")
         if isinstance(node, dict):
             stack.extend(node.values())
         elif isinstance(node, list):
@@ -114,11 +129,12 @@ def _parse_iso(text: str) -> int:
         )
     except ValueError as error:
         raise BadValue(f"not a real date: {_describe(text)} ({error})") from None
+    seconds = int(moment.timestamp())  # the fraction of a second is truncated away
     if zone and zone not in ("Z", "z"):
         sign = -1 if zone[0] == "-" else 1
         digits = zone[1:].replace(":", "")
-        moment -= sign * timedelta(hours=int(digits[:2]), minutes=int(digits[2:] or 0))
-    return int(moment.timestamp())  # the fraction of a second is truncated away
+        seconds -= sign * (int(digits[:2]) * 3600 + int(digits[2:] or 0) * 60)
+    return seconds
 
 
 def _epoch_number(value: Any) -> Decimal | float | int:
@@ -147,7 +163,7 @@ def to_epoch_seconds(value: Any) -> int:
 
 
 def _checked_seconds(seconds: Decimal | float | int, given: Any) -> int:
-    if seconds <= 0 or seconds >= MILLISECONDS_FROM:
+    if not 1 <= seconds < MILLISECONDS_FROM:
         raise BadValue(f"not a usable time: {_describe(given)}")
     return int(seconds)
 
