@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
 from tiktok_destination.expressions import compile_expression, is_empty
+from tiktok_destination.identity import cookie_value, query_parameter
 from tiktok_destination.values import (
     BadValue,
     to_bool,
@@ -115,3 +117,36 @@ def test_source_expressions(expression: Any, value: Any) -> None:
 def test_empty_values() -> None:
     assert all(is_empty(v) for v in (None, "", [], {}))
     assert not any(is_empty(v) for v in (0, False, " ", [None]))
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://x.example/?ttclid=a%2Fb+c",
+        "https://x.example/?a=1&ttclid=&ttclid=Z",
+        "https://x.example/#?ttclid=in-fragment",
+        "https://x.example/?xttclid=1",
+        "https://x.example/?ttclid=1#frag",
+        "https://x.example/p?q=1&ttclid=E.C.P.xyz&utm=2",
+        "https://x.example/p",
+    ],
+)
+def test_ttclid_from_the_url_reads_like_the_standard_library(url: str) -> None:
+    values = parse_qs(urlsplit(url).query).get("ttclid")
+    assert query_parameter(url, "ttclid") == (values[0] if values else None)
+
+
+@pytest.mark.parametrize(
+    ("header", "value"),
+    [
+        ("_ttp=abc; ttclid=x", "abc"),
+        ('a=1;_ttp="quoted"', "quoted"),
+        ("x_ttp=1; _ttp=2", "2"),
+        ("_ttp=; _ttp=3", "3"),
+        ("other=1", None),
+        (None, None),
+        ({"_ttp": "parsed"}, "parsed"),
+    ],
+)
+def test_cookie_value(header: Any, value: str | None) -> None:
+    assert cookie_value(header, "_ttp") == value

@@ -23,6 +23,7 @@ def prehashed(value: str) -> str | None:
     return stripped.lower() if _SHA256_HEX.fullmatch(stripped) else None
 
 
+@lru_cache(maxsize=8192)
 def hash_email(value: str) -> str | None:
     known = prehashed(value)
     if known is not None:
@@ -31,6 +32,7 @@ def hash_email(value: str) -> str | None:
     return sha256_hex(email) if email else None
 
 
+@lru_cache(maxsize=8192)
 def hash_external_id(value: str, lowercase: bool = True) -> str | None:
     known = prehashed(value)
     if known is not None:

@@ -6,9 +6,11 @@ URL), hashes email, phone and external id, and adds the device ids of the event'
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
+from functools import cache
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import unquote_plus
 
 from tiktok_destination import hashing
 from tiktok_destination.expressions import is_empty, path_getter
@@ -38,34 +40,46 @@ def custom_value(value: Any, where: str) -> Any:
         raise FieldProblem(f"{where}: {problem}") from None
 
 
-def parse_cookies(raw: Any) -> dict[str, str]:
-    """Name → value from a raw ``Cookie`` header (or an already parsed object)."""
-    if isinstance(raw, dict):
-        return {str(key): str(value) for key, value in raw.items() if not is_empty(value)}
-    if not isinstance(raw, str):
-        return {}
-    cookies: dict[str, str] = {}
-    for part in raw.split(";"):
-        name, sep, value = part.partition("=")
-        value = value.strip().strip('"')
-        if sep and name.strip() and value:
-            cookies.setdefault(name.strip(), value)
-    return cookies
+@cache
+def _pair_pattern(name: str, separator: str) -> re.Pattern[str]:
+    """``name=value`` as one item of a ``separator``-separated list (a cookie, a query)."""
+    return re.compile(rf"(?:^|{separator})\s*{re.escape(name)}=([^{separator}]*)")
 
 
-def _cookies(event: dict[str, Any]) -> dict[str, str]:
+_UNREAD = object()
+
+
+def _cookie_header(event: dict[str, Any]) -> Any:
     for getter in _COOKIE_GETTERS:
         raw = getter(event)
         if raw is not None:
-            return parse_cookies(raw)
-    return {}
+            return raw
+    return None
+
+
+def cookie_value(raw: Any, name: str) -> str | None:
+    """The first non-empty value of cookie ``name`` in a raw ``Cookie`` header (or a dict)."""
+    if isinstance(raw, dict):
+        value = raw.get(name)
+        return None if is_empty(value) else str(value)
+    if not isinstance(raw, str) or name not in raw:
+        return None
+    for match in _pair_pattern(name, ";").finditer(raw):
+        value = match.group(1).strip().strip('"')
+        if value:
+            return value
+    return None
 
 
 def query_parameter(url: Any, name: str) -> str | None:
+    """The first non-empty value of query parameter ``name`` in ``url``, decoded."""
     if not isinstance(url, str) or name not in url:
         return None
-    values = parse_qs(urlsplit(url).query).get(name)
-    return values[0] if values and values[0] else None
+    query = url.partition("#")[0].partition("?")[2]
+    for match in _pair_pattern(name, "&").finditer(query):
+        if match.group(1):
+            return unquote_plus(match.group(1))
+    return None
 
 
 def _hasher(key: str, config: Config) -> Callable[[str], str | None]:
@@ -129,13 +143,13 @@ def _att_status(value: str) -> str:
 def _browser_ids(event: dict[str, Any], config: Config, page_url: Any) -> dict[str, str]:
     """ttclid and ttp, with their cookie and page-URL fallbacks (web events only)."""
     ids = {}
-    cookies: dict[str, str] | None = None
+    cookies = _UNREAD
     for field, key in (("click_id", "ttclid"), ("cookie_id", "ttp")):
         value = _text(config, field, event)
         if value is None:
-            if cookies is None:
-                cookies = _cookies(event)
-            value = cookies.get(COOKIE_FALLBACKS[field])
+            if cookies is _UNREAD:
+                cookies = _cookie_header(event)
+            value = cookie_value(cookies, COOKIE_FALLBACKS[field])
         if value is None and field in URL_FALLBACKS:
             value = query_parameter(page_url, URL_FALLBACKS[field])
         if value is not None:

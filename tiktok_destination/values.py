@@ -10,6 +10,7 @@ import math
 import re
 from datetime import datetime, timezone
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 from typing import Any
 
 MILLISECONDS_FROM = 1e11
@@ -170,10 +171,15 @@ def _checked_seconds(seconds: Decimal | float | int, given: Any) -> int:
 
 def to_locale(value: Any) -> str:
     """BCP 47 from ``fr``, ``fr_FR``, ``fr-fr``, ``zh_Hant_TW``... (``fr_FR`` → ``fr-FR``)."""
-    text = to_string(value).strip()
+    return _locale(to_string(value).strip())
+
+
+@lru_cache(maxsize=1024)
+def _locale(text: str) -> str:
+    """BCP 47 for a language string; few distinct ones come by, so cached."""
     match = _LOCALE.fullmatch(text.split(".")[0].split("@")[0])
     if match is None:
-        raise BadValue(f"expected a language tag like fr-FR, got {_describe(value)}")
+        raise BadValue(f"expected a language tag like fr-FR, got {_describe(text)}")
     language, script, region = match.groups()
     parts = [language.lower()]
     if script:
