@@ -11,13 +11,12 @@ Run: ``python benchmarks/bench_send.py [EVENTS]``. Prints, in events per second:
 - ``client json.dumps``: the client's serialisation alone, for scale.
 
 Client and server share one interpreter (and its GIL), so the ``send`` time includes the
-server's whole handler (parse, validation, recording). If ``benchmarks/events.py`` exists with
-``generate(n) -> list[dict]`` (CDP events), "transform + send" is measured too.
+server's whole handler (parse, validation, recording). "transform + send" runs the
+realistic event mix of ``benchmarks/events.py`` through the transform and then delivery.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import sys
 import time
@@ -112,35 +111,14 @@ def measure_dumps(payloads: list[Any]) -> float:
     return best_of(run)
 
 
-def events_generator() -> Callable[[int], list[Any]] | None:
-    path = ROOT / "benchmarks" / "events.py"
-    if not path.exists():
-        return None
-    spec = importlib.util.spec_from_file_location("bench_events", path)
-    if spec is None or spec.loader is None:
-        return None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    generate = getattr(module, "generate", None)
-    return generate if callable(generate) else None
-
-
 def measure_transform_and_send(server: FakeTikTok, count: int) -> str:
-    generate = events_generator()
-    if generate is None:
-        return "transform + send: skipped (no benchmarks/events.py with generate(n))"
+    """Transform a realistic mix of CDP events and send them: the whole client side."""
+    from benchmarks.events import SETTINGS, mixed_events
     from tiktok_destination.settings import compile_settings
     from tiktok_destination.transform import transform
 
-    events = generate(count)
-    settings = {
-        "access_token": TOKEN,
-        "pixel_id": "C4PIXEL0123456789",
-        "app_id": "7123456789",
-        "api_url": server.url,
-        "batch_size": BATCH,
-    }
-    config = compile_settings(settings)
+    events = mixed_events(count)
+    config = compile_settings({**SETTINGS, "access_token": TOKEN, "api_url": server.url})
     now = time.time()
 
     def run() -> float:
@@ -152,7 +130,9 @@ def measure_transform_and_send(server: FakeTikTok, count: int) -> str:
                 payloads.append(outcome["payload"])
         delivery = DeliveryConfig(TOKEN, api_url=server.url, batch_size=BATCH)
         with Deliverer(delivery) as deliverer:
-            deliverer.send(payloads)
+            outcomes = deliverer.send(payloads)
+        assert all(o["status"] == "delivered" for o in outcomes), "the fake server refused events"
+        server.events.clear()
         return time.perf_counter() - started
 
     elapsed = best_of(run)
