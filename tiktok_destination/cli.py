@@ -84,7 +84,7 @@ def cmd_transform(args: argparse.Namespace) -> int:
                 )
             any_invalid |= outcome["status"] == "invalid"
             dump(outcome, sys.stdout)
-    return EXIT_NOT_ALL_DONE if any_invalid else EXIT_OK
+    return EXIT_NOT_ALL_DONE if args.strict and any_invalid else EXIT_OK
 
 
 def cmd_send(args: argparse.Namespace) -> int:
@@ -126,6 +126,10 @@ def build_parser() -> argparse.ArgumentParser:
             help="JSON Lines or a JSON array; - or absent: stdin",
         )
         command.set_defaults(run=run)
+        if name == "transform":
+            command.add_argument(
+                "--strict", action="store_true", help="exit 1 when any event is invalid"
+            )
         if name == "send":
             command.add_argument(
                 "--outcomes", metavar="FILE", help="write every outcome as JSON Lines"
