@@ -12,13 +12,13 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
-from tiktok_destination.expressions import is_empty
 from tiktok_destination.identity import FieldProblem, build_user, custom_value
 from tiktok_destination.mapping import (
     EVENT_SOURCES,
     ITEM_CONTENT_TYPES,
     SOURCE_SETTING,
     TARGETS,
+    VIEW_CONTENT_OPTIONAL,
     WEB_ONLY_FIELDS,
     scope_of,
 )
@@ -251,7 +251,7 @@ def transform(event: Any, config: Config, now: float) -> TransformOutcome:
 
 def _unmapped_reason(name: str, source: str) -> str:
     scope = scope_of(source)
-    if name in ("page_view", "view_item"):
+    if name in VIEW_CONTENT_OPTIONAL:
         return (
             f"{name} is sent as ViewContent only when view_content_events lists it; "
             f"add {name!r} there or map it in event_mapping"
@@ -262,5 +262,3 @@ def _unmapped_reason(name: str, source: str) -> str:
         "to event_mapping"
     )
 
-
-__all__ = ["derived_event_id", "event_source", "is_empty", "transform"]
