@@ -230,3 +230,49 @@ def test_sigint_stops_a_real_run_cleanly(tmp_path: Path) -> None:
     records = read_outcomes(out)
     assert [r["status"] for r in records] == ["failed", "failed"]
     assert {r["message"] for r in records} == {INTERRUPTED_DURING}
+
+
+def run_on_a_terminal(argv: list[str]) -> str:
+    """Run the command with stderr on a pseudo-terminal of 120 columns; what it showed there."""
+    import fcntl
+    import pty
+    import struct
+    import termios
+
+    controller, terminal = pty.openpty()
+    fcntl.ioctl(terminal, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tiktok_destination", *argv],
+        stdout=subprocess.DEVNULL,
+        stderr=terminal,
+        stdin=subprocess.DEVNULL,
+    )
+    os.close(terminal)
+    shown = b""
+    while True:
+        try:
+            chunk = os.read(controller, 65536)
+        except OSError:  # the terminal closed with the process
+            break
+        if not chunk:
+            break
+        shown += chunk
+    process.wait(timeout=30)
+    os.close(controller)
+    return shown.decode(errors="replace")
+
+
+def test_a_terminal_shows_a_progress_bar(tmp_path: Path, tiktok: FakeTikTok) -> None:
+    settings = write_settings(tmp_path / "s.json", tiktok, batch_size=100)
+    events = write_events(tmp_path / "e.jsonl", [purchase(n) for n in range(300)])
+    shown = run_on_a_terminal(["send", "--settings", settings, events])
+    bar = [line for line in shown.split("\r") if " events [" in line]  # tqdm's redrawn line
+    assert bar and any("delivered 300, rejected 0, failed 0" in line for line in bar)
+    assert "read 300: ok 300" in shown and TOKEN not in shown
+    plain = subprocess.run(
+        [sys.executable, "-m", "tiktok_destination", "send", "--settings", settings, events],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert "\r" not in plain.stderr  # no bar when stderr is not a terminal

@@ -96,6 +96,7 @@ class SendRun:
             self._bar = stack.enter_context(
                 tqdm(unit=" events", file=self.err, disable=not self.err.isatty(), leave=False)
             )
+            finished = True
             try:
                 for line, event in records:
                     self._take(line, event)
@@ -103,10 +104,9 @@ class SendRun:
                     self._flush(key)
             except KeyboardInterrupt:
                 self._interrupted()
-                return False
-            finally:
-                self._summary()
-        return True
+                finished = False
+        self._summary()
+        return finished
 
     def all_done(self) -> bool:
         """Every event delivered (or, in a dry run, every event would be sent)."""
@@ -175,10 +175,10 @@ class SendRun:
                     self._records.flush()
         self.in_flight = []
         if self._bar is not None:
-            self._bar.set_postfix(
-                delivered=self.counts["delivered"],
-                rejected=self.counts["rejected"],
-                failed=self.counts["failed"],
+            counts = self.counts
+            self._bar.set_postfix_str(
+                f"delivered {counts['delivered']:,}, rejected {counts['rejected']:,}, "
+                f"failed {counts['failed']:,}"
             )
 
     def _record(
