@@ -146,3 +146,9 @@ def test_config_is_compiled_once_per_settings_object_and_follows_changes() -> No
     current["batch_size"] = 0
     with pytest.raises(SettingsError):
         config_for(current)
+
+
+def test_equal_settings_in_fresh_dicts_share_one_config() -> None:
+    first = config_for({**VALID, "batch_size": 7})
+    assert config_for({**VALID, "batch_size": 7}) is first
+    assert config_for({**VALID, "batch_size": 8}) is not first

@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import difflib
 import ipaddress
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cache
@@ -236,29 +237,51 @@ def compile_settings(settings: Mapping[str, Any]) -> Config:
     )
 
 
-class _Cache:
-    """The last few settings dicts seen, by identity, checked by equality before reuse."""
+Compiled = Config | SettingsError
 
-    def __init__(self, size: int = 8) -> None:
+
+def _bounded_put(entries: dict[Any, Any], key: Any, value: Any, size: int) -> None:
+    if key not in entries and len(entries) >= size:
+        entries.pop(next(iter(entries)))  # the oldest
+    entries[key] = value
+
+
+class _Cache:
+    """Compiled settings, found first by the settings object's identity (checked by equality
+    with a snapshot, so a mutated dict is recompiled), then by content: equal settings passed
+    as fresh dicts share one ``Config``, and so one deliverer and HTTP session."""
+
+    def __init__(self, size: int = 16) -> None:
         self._size = size
-        self._entries: dict[int, tuple[dict[str, Any], Config | SettingsError]] = {}
+        self._by_id: dict[int, tuple[Any, Compiled]] = {}
+        self._by_content: dict[str, Compiled] = {}
 
     def get(self, settings: Any) -> Config:
-        entry = self._entries.get(id(settings))
+        entry = self._by_id.get(id(settings))
         if entry is None or entry[0] != settings:
-            result: Config | SettingsError
-            try:
-                result = compile_settings(settings)
-            except SettingsError as error:
-                result = error
-            if len(self._entries) >= self._size:
-                self._entries.pop(next(iter(self._entries)))
-            snapshot = copy.deepcopy(dict(settings)) if isinstance(settings, Mapping) else {}
-            entry = (snapshot, result)
-            self._entries[id(settings)] = entry
+            entry = (copy.deepcopy(settings), self._by_content_of(settings))
+            _bounded_put(self._by_id, id(settings), entry, self._size)
         if isinstance(entry[1], SettingsError):
             raise entry[1]
         return entry[1]
+
+    def _by_content_of(self, settings: Any) -> Compiled:
+        try:
+            content = json.dumps(settings, sort_keys=True)
+        except (TypeError, ValueError):
+            return _compile_or_error(settings)  # not JSON: never valid, not worth keeping
+        found = self._by_content.get(content)
+        if found is None:
+            found = _compile_or_error(settings)
+            _bounded_put(self._by_content, content, found, self._size)
+        return found
+
+
+def _compile_or_error(settings: Any) -> Compiled:
+    try:
+        return compile_settings(settings)
+    except SettingsError as error:
+        return error
 
 
 _cache = _Cache()
