@@ -10,6 +10,7 @@ import zipfile
 from collections.abc import Iterator
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 import pluggy
 import pytest
@@ -175,3 +176,37 @@ def test_wheel_ships_schemas_manifest_and_marker(tmp_path: Path) -> None:
     entry_points = next(name for name in names if name.endswith("entry_points.txt"))
     text = zipfile.ZipFile(wheel).read(entry_points).decode()
     assert "[cdp.destinations]" in text and "tiktok = tiktok_destination.plugin" in text
+
+
+def test_send_through_the_hook_stops_after_a_refused_token(
+    host: pluggy.PluginManager, tiktok: Any
+) -> None:
+    from conftest import TOKEN
+    from tiktok_server import BodyCode
+
+    def settings() -> dict[str, Any]:  # a host may build settings afresh for every call
+        return {"access_token": TOKEN, "pixel_id": "PIXEL", "api_url": tiktok.url}
+
+    def payload(n: int) -> dict[str, Any]:
+        event = {**EVENT, "id": f"hook-{n}"}
+        outcome = host.hook.cdp_destination_transform(
+            destination="tiktok", event=event, settings=settings()
+        )
+        return outcome["payload"]
+
+    first = host.hook.cdp_destination_send(
+        destination="tiktok", payloads=[payload(1), payload(2)], settings=settings()
+    )
+    assert [o["status"] for o in first] == ["delivered", "delivered"]
+    assert first[0]["request_id"] and sorted(tiktok.event_ids) == ["hook-1", "hook-2"]
+    tiktok.fail_next(BodyCode(40105, "Access token is incorrect or has been revoked"))
+    refused = host.hook.cdp_destination_send(
+        destination="tiktok", payloads=[payload(3)], settings=settings()
+    )
+    later = host.hook.cdp_destination_send(
+        destination="tiktok", payloads=[payload(4)], settings=settings()
+    )
+    assert refused[0]["status"] == later[0]["status"] == "failed"
+    assert refused[0]["code"] == 40105 and "access_token" in later[0]["message"]
+    assert len(tiktok.requests) == 2  # the later call made no request
+    assert TOKEN not in json.dumps([first, refused, later])
