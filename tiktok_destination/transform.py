@@ -98,10 +98,16 @@ def event_source(event: dict[str, Any], config: Config, warnings: list[str]) -> 
     return "web"
 
 
+# Sorted keys make the text canonical; a cycle ends in RecursionError, caught below.
+_CANONICAL = json.JSONEncoder(
+    sort_keys=True, separators=(",", ":"), default=str, check_circular=False
+)
+
+
 def derived_event_id(event: dict[str, Any]) -> str:
     """A stable id for an event that has none: the same event always gets the same id."""
     try:
-        canonical = json.dumps(event, sort_keys=True, separators=(",", ":"), default=str)
+        canonical = _CANONICAL.encode(event)
     except (TypeError, ValueError, RecursionError):
         raise FieldProblem(
             "event_id: missing, and the event is not plain JSON to derive one from"
