@@ -267,4 +267,3 @@ def _unmapped_reason(name: str, source: str) -> str:
         f'{{"event": "{name}", "tiktok_event": "<TikTok event>", "event_source": "{scope}"}} '
         "to event_mapping"
     )
-
