@@ -276,3 +276,68 @@ def test_a_terminal_shows_a_progress_bar(tmp_path: Path, tiktok: FakeTikTok) -> 
         check=True,
     )
     assert "\r" not in plain.stderr  # no bar when stderr is not a terminal
+
+
+def test_a_quiet_stream_on_stdin_still_delivers(tmp_path: Path, tiktok: FakeTikTok) -> None:
+    settings = write_settings(tmp_path / "s.json", tiktok)  # batch_size 1000: never full here
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tiktok_destination", "send", "--settings", settings, "-"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdin is not None
+    for n in range(3):
+        process.stdin.write(json.dumps(purchase(n)) + "\n")
+    process.stdin.flush()
+    deadline = time.monotonic() + 15
+    while len(tiktok.event_ids) < 3 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert sorted(tiktok.event_ids) == ["order-0", "order-1", "order-2"]  # stdin still open
+    assert process.poll() is None
+    process.stdin.write(json.dumps(purchase(3)) + "\n")
+    process.stdin.close()
+    assert process.wait(timeout=15) == 0
+    assert sorted(tiktok.event_ids)[-1] == "order-3"
+
+
+def test_sigint_on_a_stdin_stream_stops_cleanly(tmp_path: Path, tiktok: FakeTikTok) -> None:
+    settings = write_settings(tmp_path / "s.json", tiktok)
+    out = tmp_path / "out.jsonl"
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "tiktok_destination",
+            "send",
+            "--settings",
+            settings,
+            "-",
+            "--outcomes",
+            str(out),
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdin is not None
+    process.stdin.write(json.dumps(purchase(0)) + "\n")
+    process.stdin.flush()
+    deadline = time.monotonic() + 15
+    while not tiktok.event_ids and time.monotonic() < deadline:
+        time.sleep(0.05)
+    process.stdin.write(json.dumps(purchase(1)) + "\n")
+    process.stdin.flush()
+    time.sleep(0.5)  # read and buffered, not yet sent (buffers wait up to 2 s)
+    process.send_signal(signal.SIGINT)
+    assert process.wait(timeout=15) == 130
+    process.stdin.close()
+    records = {r["event_id"]: r for r in read_outcomes(out)}
+    assert records["order-0"]["status"] == "delivered"
+    assert records["order-1"] == {
+        **records["order-1"],
+        "status": "failed",
+        "message": INTERRUPTED_BEFORE,
+    }

@@ -6,18 +6,20 @@ It goes through the same hooks a host calls, on a plugin manager of its own.
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import os
+import stat
 import sys
-from collections.abc import Sequence
-from typing import Any, TextIO
+from collections.abc import Iterable, Sequence
+from typing import IO, Any, TextIO
 
 import pluggy
 
 from tiktok_destination import hookspecs, plugin
 from tiktok_destination import settings as settings_module
 from tiktok_destination.records import NotJson, open_events, read_records
-from tiktok_destination.sending import SendRun
+from tiktok_destination.sending import MAX_WAIT_S, SendRun, with_ticks
 
 EXIT_OK, EXIT_NOT_ALL_DONE, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -93,10 +95,20 @@ def cmd_send(args: argparse.Namespace) -> int:
         plugin_manager().hook, settings, outcomes_path=args.outcomes, dry_run=args.dry_run
     )
     with open_events(args.events) as stream:
-        finished = run.run(read_records(stream))
+        records: Iterable[Any] = read_records(stream)
+        if not _is_regular_file(stream):  # a stream may pause: don't keep events waiting
+            records = with_ticks(records, MAX_WAIT_S / 2)
+        finished = run.run(records)
     if not finished:
         return EXIT_INTERRUPTED
     return EXIT_OK if run.all_done() else EXIT_NOT_ALL_DONE
+
+
+def _is_regular_file(stream: IO[str]) -> bool:
+    try:
+        return stat.S_ISREG(os.fstat(stream.fileno()).st_mode)
+    except (OSError, ValueError, io.UnsupportedOperation):
+        return False
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,7 +1,8 @@
 """``tiktok-destination send``: transform events as they are read and deliver them in batches.
 
 Events wait in one buffer per request group (source, source id, test code) and go out when a
-buffer is full, so memory stays flat. Every event gets one outcome record in ``--outcomes``,
+buffer is full or its first event has waited ``MAX_WAIT_S`` (a quiet stream on stdin still
+delivers), so memory stays flat. Every event gets one outcome record in ``--outcomes``,
 written as soon as it is known: ``{"line", "event_id", "status", "code", "message",
 "request_id"}``. Ctrl-C stops cleanly: what was not sent is recorded as ``failed``.
 """
@@ -9,13 +10,15 @@ written as soon as it is known: ``{"line", "event_id", "status", "code", "messag
 from __future__ import annotations
 
 import json
+import queue
 import signal
 import sys
 import threading
+import time
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from contextlib import ExitStack, contextmanager
-from typing import IO, Any
+from typing import IO, Any, cast
 
 from tqdm import tqdm
 
@@ -24,6 +27,10 @@ from tiktok_destination.records import NotJson, Record
 from tiktok_destination.settings import config_for
 
 Pending = list[tuple[int, dict[str, Any]]]
+MAX_WAIT_S = 2.0
+"""Longest an event waits in a buffer that is not full."""
+TICK = object()
+"""Stands in the record stream when no record came for a while."""
 STATUSES = ("ok", "skipped", "invalid", "delivered", "rejected", "failed")
 INTERRUPTED_BEFORE = "interrupted before sending: not delivered"
 INTERRUPTED_DURING = (
@@ -43,6 +50,36 @@ def _uninterrupted() -> Iterator[None]:
         yield
     finally:
         signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+
+
+def with_ticks(records: Iterable[Record], every_s: float) -> Iterator[Record | object]:
+    """``records`` as they come, read in a thread, and ``TICK`` when none came for ``every_s``."""
+    arrived: queue.SimpleQueue[Any] = queue.SimpleQueue()
+    done = object()
+
+    def pump() -> None:
+        # Ctrl-C must reach the main thread only, which holds it back while recording.
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+        try:
+            for record in records:
+                arrived.put(record)
+        except Exception as error:  # handed to the reading side, raised there
+            arrived.put(error)
+        finally:
+            arrived.put(done)
+
+    threading.Thread(target=pump, name="read-events", daemon=True).start()
+    while True:
+        try:
+            item = arrived.get(timeout=every_s)
+        except queue.Empty:
+            yield TICK
+            continue
+        if item is done:
+            return
+        if isinstance(item, Exception):
+            raise item
+        yield item
 
 
 def _group_key(payload: dict[str, Any]) -> tuple[Any, ...]:
@@ -75,6 +112,8 @@ class SendRun:
         self.err = sys.stderr if err is None else err
         self.batch_size = 1 if self.config.test_event_code else self.config.batch_size
         self.groups: dict[tuple[Any, ...], Pending] = {}
+        self.since: dict[tuple[Any, ...], float] = {}
+        """When each buffered group got its first event."""
         self.in_flight: Pending = []
         self.counts: Counter[str] = Counter()
         self.read = 0
@@ -82,8 +121,8 @@ class SendRun:
         self._records: IO[str] | None = None
         self._bar: tqdm[Any] | None = None
 
-    def run(self, records: Iterable[Record]) -> bool:
-        """Process every record; ``False`` when interrupted by Ctrl-C."""
+    def run(self, records: Iterable[Record | object]) -> bool:
+        """Process every record (``TICK``s included); ``False`` when interrupted by Ctrl-C."""
         if self.config.test_event_code:
             print(
                 "warning: test_event_code is set: TikTok shows these events in Test Events "
@@ -98,8 +137,11 @@ class SendRun:
             )
             finished = True
             try:
-                for line, event in records:
-                    self._take(line, event)
+                for record in records:
+                    if record is not TICK:
+                        line, event = cast(Record, record)
+                        self._take(line, event)
+                    self._flush_waiting()
                 for key in list(self.groups):
                     self._flush(key)
             except KeyboardInterrupt:
@@ -138,11 +180,23 @@ class SendRun:
         self.counts["ok"] += 1
         payload = outcome["payload"]
         key = _group_key(payload)
-        group = self.groups.setdefault(key, [])
+        group = self.groups.get(key)
+        if group is None:
+            group = self.groups[key] = []
+            self.since[key] = time.monotonic()
         group.append((line, payload))
         return key if len(group) >= self.batch_size else None
 
+    def _flush_waiting(self) -> None:
+        """Send the groups whose first event has waited ``MAX_WAIT_S``."""
+        if self.since:
+            now = time.monotonic()
+            for key, since in list(self.since.items()):
+                if now - since >= MAX_WAIT_S:
+                    self._flush(key)
+
     def _flush(self, key: tuple[Any, ...]) -> None:
+        del self.since[key]
         self.in_flight = self.groups.pop(key)
         payloads = [payload for _line, payload in self.in_flight]
         if self.dry_run:
@@ -208,7 +262,7 @@ class SendRun:
         for group in self.groups.values():
             for line, payload in group:
                 self._record(line, _event_id(payload), "failed", INTERRUPTED_BEFORE)
-        self.in_flight, self.groups = [], {}
+        self.in_flight, self.groups, self.since = [], {}, {}
         print("interrupted: the events not sent are recorded as failed", file=self.err)
 
     def _summary(self) -> None:
