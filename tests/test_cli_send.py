@@ -47,6 +47,26 @@ def read_outcomes(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
 
 
+def start_send(settings: str, events: str, *extra: str, stdin: Any = None) -> subprocess.Popen[str]:
+    """``tiktok-destination send`` in a process of its own (stdout dropped, stderr piped)."""
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "tiktok_destination",
+            "send",
+            "--settings",
+            settings,
+            events,
+            *extra,
+        ],
+        stdin=stdin,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
 def test_send_delivers_and_records_every_event(
     tmp_path: Path, tiktok: FakeTikTok, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -202,23 +222,7 @@ def test_sigint_stops_a_real_run_cleanly(tmp_path: Path) -> None:
         settings = write_settings(tmp_path / "s.json", slow, batch_size=2, timeout_s=30)
         events = write_events(tmp_path / "e.jsonl", [purchase(n) for n in range(5)])
         out = tmp_path / "out.jsonl"
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "tiktok_destination",
-                "send",
-                "--settings",
-                settings,
-                events,
-                "--outcomes",
-                str(out),
-            ],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        )
+        process = start_send(settings, events, "--outcomes", str(out))
         deadline = time.monotonic() + 20
         while not slow.requests and time.monotonic() < deadline:
             time.sleep(0.02)
@@ -280,13 +284,7 @@ def test_a_terminal_shows_a_progress_bar(tmp_path: Path, tiktok: FakeTikTok) -> 
 
 def test_a_quiet_stream_on_stdin_still_delivers(tmp_path: Path, tiktok: FakeTikTok) -> None:
     settings = write_settings(tmp_path / "s.json", tiktok)  # batch_size 1000: never full here
-    process = subprocess.Popen(
-        [sys.executable, "-m", "tiktok_destination", "send", "--settings", settings, "-"],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    process = start_send(settings, "-", stdin=subprocess.PIPE)
     assert process.stdin is not None
     for n in range(3):
         process.stdin.write(json.dumps(purchase(n)) + "\n")
@@ -305,23 +303,7 @@ def test_a_quiet_stream_on_stdin_still_delivers(tmp_path: Path, tiktok: FakeTikT
 def test_sigint_on_a_stdin_stream_stops_cleanly(tmp_path: Path, tiktok: FakeTikTok) -> None:
     settings = write_settings(tmp_path / "s.json", tiktok)
     out = tmp_path / "out.jsonl"
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "tiktok_destination",
-            "send",
-            "--settings",
-            settings,
-            "-",
-            "--outcomes",
-            str(out),
-        ],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    process = start_send(settings, "-", "--outcomes", str(out), stdin=subprocess.PIPE)
     assert process.stdin is not None
     process.stdin.write(json.dumps(purchase(0)) + "\n")
     process.stdin.flush()
