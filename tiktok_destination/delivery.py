@@ -97,6 +97,11 @@ def _dumps(value: Any) -> bytes:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
 
 
+def group_key(payload: dict[str, Any]) -> Key:
+    """Payloads with the same key can share a request."""
+    return payload["event_source"], payload["event_source_id"], payload.get("test_event_code")
+
+
 def _read_payload(payload: object) -> tuple[Key, Any] | str:
     """The group key and the one event of a transform payload, or why it is not one."""
     if not isinstance(payload, dict):
@@ -110,7 +115,7 @@ def _read_payload(payload: object) -> tuple[Key, Any] | str:
     test_code = payload.get("test_event_code")
     if test_code is not None and not isinstance(test_code, str):
         return f"{NOT_A_PAYLOAD}: test_event_code must be a string"
-    return (source, source_id, test_code), data[0]
+    return group_key(payload), data[0]
 
 
 class Deliverer:

@@ -23,6 +23,7 @@ from typing import IO, Any, cast
 from tqdm import tqdm
 
 from tiktok_destination import destination
+from tiktok_destination.delivery import group_key
 from tiktok_destination.records import NotJson, Record
 from tiktok_destination.settings import config_for
 
@@ -82,10 +83,6 @@ def with_ticks(records: Iterable[Record], every_s: float) -> Iterator[Record | o
         yield item
 
 
-def _group_key(payload: dict[str, Any]) -> tuple[Any, ...]:
-    return (payload["event_source"], payload["event_source_id"], payload.get("test_event_code"))
-
-
 def _event_id(payload: dict[str, Any]) -> Any:
     return payload["data"][0].get("event_id")
 
@@ -110,7 +107,6 @@ class SendRun:
         self.dry_run = dry_run
         self.out = sys.stdout if out is None else out
         self.err = sys.stderr if err is None else err
-        self.batch_size = 1 if self.config.test_event_code else self.config.batch_size
         self.groups: dict[tuple[Any, ...], Pending] = {}
         self.since: dict[tuple[Any, ...], float] = {}
         """When each buffered group got its first event."""
@@ -179,13 +175,13 @@ class SendRun:
             return None
         self.counts["ok"] += 1
         payload = outcome["payload"]
-        key = _group_key(payload)
+        key = group_key(payload)
         group = self.groups.get(key)
         if group is None:
             group = self.groups[key] = []
             self.since[key] = time.monotonic()
         group.append((line, payload))
-        return key if len(group) >= self.batch_size else None
+        return key if len(group) >= self.config.batch_size else None
 
     def _flush_waiting(self) -> None:
         """Send the groups whose first event has waited ``MAX_WAIT_S``."""
