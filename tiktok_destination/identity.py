@@ -20,12 +20,18 @@ from tiktok_destination.mapping import (
     COOKIE_FALLBACKS,
     COOKIE_SOURCES,
     IOS_FIELDS,
+    TARGETS,
     URL_FALLBACKS,
 )
 from tiktok_destination.settings import Config
 from tiktok_destination.values import BadValue, to_json_value, to_locale, to_string
 
 _COOKIE_GETTERS = tuple(path_getter(path) for path in COOKIE_SOURCES)
+_USER_TEXTS = tuple(  # sent as read: ip and user_agent (click and cookie ids have fallbacks)
+    (field, key)
+    for field, (section, key) in TARGETS.items()
+    if section == "user" and field not in COOKIE_FALLBACKS
+)
 
 
 class FieldProblem(ValueError):
@@ -204,7 +210,7 @@ def build_user(
             hashed = hash_user_value(key, raw, config, field, warnings)
             if hashed is not None:
                 user[key] = hashed
-    for field, key in (("device_ip", "ip"), ("device_user_agent", "user_agent")):
+    for field, key in _USER_TEXTS:
         text = _text(config, field, event)
         if text is not None:
             user[key] = text
