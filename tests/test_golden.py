@@ -2,7 +2,7 @@
 
 ``tests/fixtures/events/<case>.json`` holds ``description``, ``settings`` (merged onto ``BASE``; a
 ``null`` removes that key from ``BASE``), ``now`` (the clock handed to the transform) and ``event``.
-``tests/fixtures/payloads/<case>.json`` holds the expected outcome, written from SPEC.md by hand:
+``tests/fixtures/payloads/<case>.json`` holds the expected outcome, written from the README by hand:
 
 - ``{"status": "ok", "payload": {...}}`` (plus ``"warnings": [...]`` when the transform warns):
   the outcome must equal it exactly (warnings in any order); the payload must also validate against

@@ -1,4 +1,4 @@
-"""Normalisation and SHA-256 hashing of the user identifiers TikTok matches on (SPEC §7)."""
+"""Normalisation and SHA-256 hashing of the user identifiers TikTok matches on (README "Fields" (hashing))."""
 
 from __future__ import annotations
 
