@@ -1,4 +1,6 @@
-"""Transform cost per event against the budget of README "Performance": one ``json.loads`` + ``json.dumps``.
+"""Transform cost per event against the budget in the README's "Performance" section.
+
+The budget: one ``json.loads`` + ``json.dumps`` of the same event.
 
     python benchmarks/bench_transform.py [--events N] [--repeats R] [--profile [TOP]]
 
@@ -165,7 +167,7 @@ def main(argv: list[str] | None = None) -> int:
             f" µs, transform {kind_direct / len(subset) * 1e6:6.2f} µs,"
             f" ratio {kind_direct / kind_round_trip:5.2f}"
         )
-    print("\nREADME "Performance" budget: transform ≤ 1 round trip per event (ratio ≤ 1).")
+    print('\nREADME "Performance" budget: transform ≤ 1 round trip per event (ratio ≤ 1).')
 
     if args.profile:
         profile(events, args.profile)

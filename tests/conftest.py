@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import profiles  # noqa: F401  (loads the hypothesis profile for every test)
 import pytest
 from tiktok_server import FakeTikTok
 

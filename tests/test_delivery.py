@@ -357,7 +357,8 @@ def test_the_token_never_shows(
     ]
     seen += [json.dumps(outcomes), str(deliverer.stopped), repr(deliverer)]
     assert deliverer.stopped is not None
-    for bad in ({"batch_size": 0}, {"timeout_s": 0}, {"max_retries": -1}):
+    bads: tuple[dict[str, Any], ...] = ({"batch_size": 0}, {"timeout_s": 0}, {"max_retries": -1})
+    for bad in bads:
         with pytest.raises(ValueError) as error:
             DeliveryConfig(TOKEN, **bad)
         seen.append(str(error.value) + repr(error.value))

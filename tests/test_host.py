@@ -192,7 +192,8 @@ def test_send_through_the_hook_stops_after_a_refused_token(
         outcome = host.hook.cdp_destination_transform(
             destination="tiktok", event=event, settings=settings()
         )
-        return outcome["payload"]
+        payload: dict[str, Any] = outcome["payload"]
+        return payload
 
     first = host.hook.cdp_destination_send(
         destination="tiktok", payloads=[payload(1), payload(2)], settings=settings()

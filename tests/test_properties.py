@@ -21,6 +21,7 @@ from hypothesis import event as record
 from hypothesis import strategies as st
 from hypothesis.control import currently_in_test_context
 from jsonschema import Draft202012Validator
+from profiles import examples
 
 from tiktok_destination import resources
 from tiktok_destination.settings import Config, compile_settings
@@ -713,19 +714,19 @@ def _canonical(outcome: Any) -> str:
     return json.dumps(outcome, sort_keys=True, default=repr)
 
 
-@settings(PROPERTY_SETTINGS, max_examples=1000)
+@settings(PROPERTY_SETTINGS, max_examples=examples(1000))
 @given(event=json_values, variant=variants)
 def test_any_json_value_gives_one_outcome(event: Any, variant: str) -> None:
     check(event, variant)
 
 
-@settings(PROPERTY_SETTINGS, max_examples=1200)
+@settings(PROPERTY_SETTINGS, max_examples=examples(1200))
 @given(event=event_shaped, variant=variants)
 def test_event_shaped_json_gives_one_outcome(event: dict[str, Any], variant: str) -> None:
     check(event, variant)
 
 
-@settings(PROPERTY_SETTINGS, max_examples=3000)
+@settings(PROPERTY_SETTINGS, max_examples=examples(3000))
 @given(event=mutated_events(), variant=variants)
 def test_mutated_valid_events_give_one_outcome(event: dict[str, Any], variant: str) -> None:
     check(event, variant)

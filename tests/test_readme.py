@@ -53,3 +53,10 @@ def test_the_settings_table_names_every_setting() -> None:
 def test_the_field_table_names_every_field() -> None:
     named = {name for row in _table_rows("field") for name in re.findall(r"[a-z_]+", row[0])}
     assert {field.name for field in FIELDS} <= named
+
+
+def test_ci_runs_the_readme_test_command() -> None:
+    command = README.split("One command runs the tests", 1)[1].split("```sh\n", 1)[1]
+    command = command.split("\n```", 1)[0].strip()
+    ci = (Path(__file__).resolve().parents[1] / ".ci" / "run").read_text(encoding="utf-8")
+    assert ci.strip().splitlines()[-1] == command

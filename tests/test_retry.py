@@ -5,6 +5,7 @@ from __future__ import annotations
 import email.utils
 import http.client
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import pytest
@@ -130,12 +131,16 @@ def test_delay_grows_exponentially_with_jitter_and_a_cap(
     assert backoff_delay(retry, lambda: random_value) == pytest.approx(expected)
 
 
+def constant(value: float) -> Callable[[], float]:
+    return lambda: value
+
+
 @pytest.mark.parametrize("retry", range(12))
 def test_delay_jitter_stays_within_bounds(retry: int) -> None:
     ceiling = min(30.0, 0.5 * 2**retry)
     for value in (0.0, 0.1, 0.37, 0.99, 1.0):
-        assert ceiling / 2 <= backoff_delay(retry, lambda v=value: v) <= ceiling
-    low, mid, high = (backoff_delay(retry, lambda v=v: v) for v in (0.1, 0.5, 0.9))
+        assert ceiling / 2 <= backoff_delay(retry, constant(value)) <= ceiling
+    low, mid, high = (backoff_delay(retry, constant(v)) for v in (0.1, 0.5, 0.9))
     assert low < mid < high  # the random value really moves the delay
 
 

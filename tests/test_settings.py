@@ -138,7 +138,7 @@ def test_invalid_settings_raise_with_every_problem() -> None:
 
 
 def test_config_is_compiled_once_per_settings_object_and_follows_changes() -> None:
-    current = {**VALID}
+    current: dict[str, Any] = {**VALID}
     first = config_for(current)
     assert config_for(current) is first
     current["pixel_id"] = "OTHER"

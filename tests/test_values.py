@@ -53,6 +53,7 @@ def test_numbers() -> None:
     assert to_number("12.50") == 12.5
     assert to_number("3") == 3 and isinstance(to_number("3"), int)
     assert to_count("2") == 2 and to_count(2.0) == 2
+    bad: Any
     for bad in (True, "ten", float("inf"), {}):
         with pytest.raises(BadValue):
             to_number(bad)
@@ -115,7 +116,8 @@ def test_source_expressions(expression: Any, value: Any) -> None:
 
 
 def test_empty_values() -> None:
-    assert all(is_empty(v) for v in (None, "", [], {}))
+    empties: tuple[Any, ...] = (None, "", [], {})
+    assert all(is_empty(v) for v in empties)
     assert not any(is_empty(v) for v in (0, False, " ", [None]))
 
 

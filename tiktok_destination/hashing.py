@@ -1,4 +1,4 @@
-"""Normalisation and SHA-256 hashing of the user identifiers TikTok matches on (README "Fields" (hashing))."""
+"""Normalisation and SHA-256 hashing of the user ids TikTok matches on (README, "Fields")."""
 
 from __future__ import annotations
 

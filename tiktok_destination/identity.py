@@ -1,4 +1,4 @@
-"""The ``user`` section of an event: who did it, hashed where TikTok asks for hashes (README "Fields").
+"""The ``user`` section of an event: who did it, hashed where TikTok asks (README, "Fields").
 
 Reads click and cookie ids with their fallbacks (raw ``Cookie`` header, ``ttclid`` in the page
 URL), hashes email, phone and external id, and adds the device ids of the event's platform.

@@ -1,4 +1,4 @@
-"""The event-name table (README "Event names") and the field table (README "Fields"), as data.
+"""The event-name and field tables (README, "Event names" and "Fields"), as data.
 
 Nothing here runs: the transform walks these tables. Scopes: ``"web"`` means the web, offline and
 crm sources, ``"app"`` the app source, ``None`` every source.

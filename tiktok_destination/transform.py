@@ -79,7 +79,7 @@ def _section(
 
 
 def event_source(event: dict[str, Any], config: Config, warnings: list[str]) -> str:
-    """README "Event names" (event source): the event_source field, then autodiscovery when on, then ``web``."""
+    """The event source (README, "Event names"): the field, then autodiscovery, then ``web``."""
     value = config.fields["event_source"](event)
     if value is not None:
         source = value.strip().lower() if isinstance(value, str) else None
