@@ -7,7 +7,7 @@ import random
 import phonenumbers
 import pytest
 
-from tiktok_destination import hashing
+from tiktok_destination import hashing, phones
 
 JOHN = "855f96e983f1f8e8be944692b6f719fd54329826cb62e98015efee8e2e071dd4"  # john@example.com
 FR_MOBILE = "42d573cfc315801d4cd8eddd5416b416a0bf298b9b9e12d6b07442c91db42bd8"  # +33612345678
@@ -76,14 +76,27 @@ def test_e164_follows_phonenumbers_rules(number: str, e164: str) -> None:
     assert hashing.to_e164(number, None) == e164
 
 
-def _library_e164(text: str) -> str | None:
+def _library_e164(text: str, region: str | None = None) -> str | None:
     try:
-        number = phonenumbers.parse(text, None)
+        number = phonenumbers.parse(text, region)
     except phonenumbers.NumberParseException:
         return None
     if not phonenumbers.is_possible_number(number):
         return None
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def _written(rng: random.Random, digits: str) -> str:
+    """``digits`` as people write them: groups split by spaces, dashes, dots or parentheses."""
+    out, rest = [], digits
+    while rest:
+        size = rng.randint(1, 4)
+        group, rest = rest[:size], rest[size:]
+        style = rng.random()
+        out.append(f"({group})" if style < 0.1 else group)
+        if rest:
+            out.append(rng.choice(("", " ", " ", "-", ".", " - ")))
+    return "".join(out)
 
 
 def test_fast_path_agrees_with_phonenumbers_on_random_numbers() -> None:
@@ -95,5 +108,51 @@ def test_fast_path_agrees_with_phonenumbers_on_random_numbers() -> None:
         )
         text = "+" + digits
         assert hashing.to_e164(text, None) == _library_e164(text), text
-        checked += hashing._fast_e164(digits) is not None
+        checked += phones.international(digits) is not None
     assert checked > 1000  # the fast path really was taken, not only the slow one
+
+
+def test_fast_path_with_separators_agrees_with_phonenumbers() -> None:
+    rng = random.Random(20261126)
+    fast = 0
+    for _ in range(20000):
+        digits = str(rng.randint(1, 999)) + "".join(
+            rng.choice("0123456789") for _ in range(rng.randint(4, 13))
+        )
+        text = rng.choice(("+", "+", "+ ", "+(")) + _written(rng, digits)
+        expected = _library_e164(text)
+        assert hashing.to_e164(text, None) == expected, text
+        fast += phones.fast_e164(text, None) is not None
+    assert fast > 1000
+
+
+REGIONS = sorted(phonenumbers.SUPPORTED_REGIONS)
+
+
+def test_national_fast_path_agrees_with_phonenumbers_in_every_region() -> None:
+    rng = random.Random(20261127)
+    fast: set[str] = set()
+    for _ in range(40000):
+        region = rng.choice(("FR", "US", "GB", "DE", "AU", *REGIONS))
+        prefix = rng.choice(("0", "0", "1", "", "00", "8", "06"))
+        digits = prefix + "".join(rng.choice("0123456789") for _ in range(rng.randint(5, 12)))
+        text = _written(rng, digits)
+        assert hashing.to_e164(text, region) == _library_e164(text, region), (text, region)
+        if phones.fast_e164(text, region) is not None:
+            fast.add(region)
+    assert {"FR", "GB", "DE"} <= fast and len(fast) > 50  # the fast path really ran
+
+
+@pytest.mark.parametrize(
+    ("text", "region", "e164"),
+    [
+        ("+33 6 12 34 56 78", None, "+33612345678"),
+        ("+1-415-555-2671", None, "+14155552671"),
+        ("(061) 234-5678", "FR", "+33612345678"),
+        ("06.12.34.56.78", "FR", "+33612345678"),
+    ],
+)
+def test_fast_path_reads_numbers_as_people_write_them(
+    text: str, region: str | None, e164: str
+) -> None:
+    assert phones.fast_e164(text, region) == e164

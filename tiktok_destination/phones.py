@@ -1,0 +1,127 @@
+"""The fast path to E.164: numbers phonenumbers would read trivially, read without its parser.
+
+``fast_e164`` answers only when the number is plainly one of two shapes, with spaces, dashes,
+dots or parentheses between the digits (``+33 6 12 34 56 78``, ``+1-415-555-2671``,
+``(061) 234-5678`` with region ``FR``):
+
+- ``+`` and the digits of an international number: a known calling code, no national prefix
+  after it, a possible length;
+- a national number in ``default_region``: the region's plain national prefix (``0`` in France),
+  then digits that fit the region's national pattern and possible lengths.
+
+Every rule comes from phonenumbers' own metadata, and anything it is not sure of (an
+international dialling prefix, carrier codes, prefix rewriting rules, letters) returns
+``None``, leaving the number to the full parser. A test compares the two on
+random numbers in every shape.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from typing import NamedTuple
+
+import phonenumbers
+from phonenumbers import PhoneMetadata
+
+_SEPARATORS = str.maketrans("", "", " -.()")
+_INTERNATIONAL = re.compile(r"\+([1-9]\d{6,14})")
+_NATIONAL = re.compile(r"\d{2,17}")
+
+
+@lru_cache(maxsize=512)
+def _country_rules(country_code: int) -> tuple[re.Pattern[str] | None, frozenset[int]] | None:
+    """The national-prefix pattern and possible lengths phonenumbers has for a calling code."""
+    region = phonenumbers.region_code_for_country_code(country_code)
+    metadata = PhoneMetadata.metadata_for_region_or_calling_code(country_code, region)
+    if metadata is None or metadata.general_desc is None:
+        return None
+    prefix = metadata.national_prefix_for_parsing
+    return (re.compile(prefix) if prefix else None), frozenset(
+        metadata.general_desc.possible_length
+    )
+
+
+def international(digits: str) -> str | None:
+    """``+digits`` when phonenumbers would read ``+digits`` unchanged; else ``None``.
+
+    It accepts a number only when: a known calling code, no national prefix after it, and a
+    possible length.
+    """
+    for size in (1, 2, 3):
+        country_code = int(digits[:size])
+        if country_code in phonenumbers.COUNTRY_CODE_TO_REGION_CODE:
+            rules = _country_rules(country_code)
+            if rules is None:
+                return None
+            prefix, lengths = rules
+            national = digits[size:]
+            if (prefix is not None and prefix.match(national)) or len(national) not in lengths:
+                return None
+            return "+" + digits
+    return None
+
+
+class _Region(NamedTuple):
+    """What reading a national number of one region needs from phonenumbers' metadata."""
+
+    country_code: str
+    international_prefix: re.Pattern[str]
+    national_prefix: re.Pattern[str]
+    national_number: re.Pattern[str]
+    lengths: frozenset[int]
+
+
+@lru_cache(maxsize=512)
+def _region_rules(region: str) -> _Region | None:
+    """The region's rules when they are plain enough for the fast path, else ``None``."""
+    metadata = PhoneMetadata.metadata_for_region(region.upper())
+    if metadata is None or metadata.general_desc is None or metadata.country_code is None:
+        return None
+    prefix = metadata.national_prefix_for_parsing
+    general = metadata.general_desc
+    if (
+        not prefix
+        or metadata.national_prefix_transform_rule
+        or not metadata.international_prefix
+        or not general.national_number_pattern
+    ):
+        return None
+    national_prefix = re.compile(prefix)
+    if national_prefix.groups:  # carrier codes: the full parser knows what to do
+        return None
+    main = _country_rules(metadata.country_code)
+    if main is None:
+        return None
+    return _Region(
+        str(metadata.country_code),
+        re.compile(metadata.international_prefix),
+        national_prefix,
+        re.compile(general.national_number_pattern),
+        frozenset(general.possible_length) & main[1],
+    )
+
+
+def national(digits: str, region: str) -> str | None:
+    """E.164 of a national number written with the region's national prefix; else ``None``."""
+    rules = _region_rules(region)
+    if rules is None or rules.international_prefix.match(digits):
+        return None
+    prefix = rules.national_prefix.match(digits)
+    if prefix is None:
+        return None
+    number = digits[prefix.end() :]
+    if len(number) not in rules.lengths or not rules.national_number.fullmatch(number):
+        return None
+    return "+" + rules.country_code + number
+
+
+def fast_e164(text: str, default_region: str | None) -> str | None:
+    """E.164 of ``text`` (already stripped) when it is plainly readable, else ``None``."""
+    compact = text.translate(_SEPARATORS)
+    if compact.startswith("+"):
+        plain = _INTERNATIONAL.fullmatch(compact)
+        return international(plain.group(1)) if plain is not None else None
+    if default_region is not None and compact.isascii() and _NATIONAL.fullmatch(compact):
+        return national(compact, default_region)
+    return None
