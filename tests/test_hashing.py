@@ -62,6 +62,38 @@ def test_phone_is_hashed_in_e164(number: str, region: str | None, expected: str)
 @pytest.mark.parametrize("number", ["06 12 34 56 78", "not a phone", "+12", "+999123456", "12"])
 def test_unreadable_phone_gives_nothing(number: str) -> None:
     assert hashing.hash_phone(number, None) is None
+    assert hashing.phone_problem(number, None) == "could not be read as E.164"
+
+
+@pytest.mark.parametrize(
+    ("number", "region"),
+    [
+        ("555-0100", "US"),  # a fictional US number: possible, not valid
+        ("030 1234567", "US"),  # a German number read as American: +10301234567
+        ("+15550100000", None),  # area code 555 does not exist
+        ("+1 555 010 0000", "FR"),
+    ],
+)
+def test_numbers_not_valid_for_their_country_give_nothing(number: str, region: str | None) -> None:
+    assert hashing.to_e164(number, region) is None
+    assert hashing.hash_phone(number, region) is None
+    assert hashing.phone_problem(number, region) == (
+        "is not a valid phone number for its country (+1)"
+    )
+
+
+@pytest.mark.parametrize(
+    ("number", "region"),
+    [
+        ("+33\uff16\uff11\uff12\uff13\uff14\uff15\uff16\uff17\uff18", None),  # full-width
+        ("\uff0b\uff13\uff13 6 12 34 56 78", None),  # full-width plus sign too
+        ("\u0660\u0666\u0661\u0662\u0663\u0664\u0665\u0666\u0667\u0668", "FR"),  # Arabic-Indic
+        ("\u06f0\u06f6 \u06f1\u06f2 \u06f3\u06f4 \u06f5\u06f6 \u06f7\u06f8", "FR"),  # Persian
+        ("+\u0969\u0969\u096c\u0967\u0968\u0969\u096a\u096b\u096c\u096d\u096e", None),  # Devanagari
+    ],
+)
+def test_digits_of_other_scripts_are_read_as_digits(number: str, region: str | None) -> None:
+    assert hashing.hash_phone(number, region) == FR_MOBILE
 
 
 @pytest.mark.parametrize(
@@ -81,7 +113,7 @@ def _library_e164(text: str, region: str | None = None) -> str | None:
         number = phonenumbers.parse(text, region)
     except phonenumbers.NumberParseException:
         return None
-    if not phonenumbers.is_possible_number(number):
+    if not phonenumbers.is_valid_number(number):
         return None
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
@@ -109,7 +141,9 @@ def test_fast_path_agrees_with_phonenumbers_on_random_numbers() -> None:
         text = "+" + digits
         assert hashing.to_e164(text, None) == _library_e164(text), text
         checked += phones.international(digits) is not None
-    assert checked > 1000  # the fast path really was taken, not only the slow one
+    assert (
+        checked > 500
+    )  # the fast path really was taken (for valid numbers), not only the slow one
 
 
 def test_fast_path_with_separators_agrees_with_phonenumbers() -> None:
@@ -123,7 +157,7 @@ def test_fast_path_with_separators_agrees_with_phonenumbers() -> None:
         expected = _library_e164(text)
         assert hashing.to_e164(text, None) == expected, text
         fast += phones.fast_e164(text, None) is not None
-    assert fast > 1000
+    assert fast > 500  # random digits are seldom valid numbers: the fast path takes those
 
 
 REGIONS = sorted(phonenumbers.SUPPORTED_REGIONS)

@@ -44,7 +44,8 @@ def hash_external_id(value: str, lowercase: bool = True) -> str | None:
 
 
 def to_e164(value: str, default_region: str | None) -> str | None:
-    """The number in E.164 (``+`` and country code), or ``None`` when it cannot be read."""
+    """The number in E.164 (``+`` and country code), or ``None`` when it cannot be read or is
+    not a valid number for its country (only real numbers are hashed)."""
     text = value.strip()
     if len(text) > 64:  # no phone number is this long; don't let the parser chew on it
         return None
@@ -59,9 +60,26 @@ def _parse_e164(text: str, default_region: str | None) -> str | None:
         number = phonenumbers.parse(text, default_region)
     except phonenumbers.NumberParseException:
         return None
-    if not phonenumbers.is_possible_number(number):
+    if not phonenumbers.is_valid_number(number):
         return None
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def phone_problem(value: str, default_region: str | None) -> str:
+    """Why ``value`` gave no E.164 number (asked only after ``to_e164`` gave ``None``).
+
+    It never repeats the number: at most its country calling code.
+    """
+    text = value.strip()
+    if len(text) > 64:
+        return "could not be read as E.164"
+    try:
+        number = phonenumbers.parse(text, default_region)
+    except phonenumbers.NumberParseException:
+        return "could not be read as E.164"
+    if not phonenumbers.is_possible_number(number):
+        return "could not be read as E.164"
+    return f"is not a valid phone number for its country (+{number.country_code})"
 
 
 def hash_phone(value: str, default_region: str | None) -> str | None:

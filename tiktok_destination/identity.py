@@ -117,12 +117,13 @@ def hash_user_value(
         if digest is not None:
             hashes.append(digest)
         elif key == "phone" and text.strip():
+            region = config.default_phone_region
+            problem = hashing.phone_problem(text, region)
+            unread = problem.startswith("could not")
             hint = (
-                ""
-                if config.default_phone_region
-                else " (set default_phone_region for national numbers)"
+                " (set default_phone_region for national numbers)" if unread and not region else ""
             )
-            warnings.append(f"{field}: left out a number that could not be read as E.164{hint}")
+            warnings.append(f"{field}: left out a number that {problem}{hint}")
     if not hashes:
         return None
     return hashes if isinstance(value, list) else hashes[0]

@@ -7,7 +7,9 @@ dots or parentheses between the digits (``+33 6 12 34 56 78``, ``+1-415-555-2671
 - ``+`` and the digits of an international number: a known calling code, no national prefix
   after it, a possible length;
 - a national number in ``default_region``: the region's plain national prefix (``0`` in France),
-  then digits that fit the region's national pattern and possible lengths.
+  then digits that fit the region's national pattern and possible lengths;
+
+and, either way, a number phonenumbers finds valid for its country (``+1 555 0100`` is not).
 
 Every rule comes from phonenumbers' own metadata, and anything it is not sure of (an
 international dialling prefix, carrier codes, prefix rewriting rules, letters) returns
@@ -25,8 +27,8 @@ import phonenumbers
 from phonenumbers import PhoneMetadata
 
 _SEPARATORS = str.maketrans("", "", " -.()")
-_INTERNATIONAL = re.compile(r"\+([1-9]\d{6,14})")
-_NATIONAL = re.compile(r"\d{2,17}")
+_INTERNATIONAL = re.compile(r"\+([1-9][0-9]{6,14})")
+_NATIONAL = re.compile(r"[0-9]{2,17}")
 
 
 @lru_cache(maxsize=512)
@@ -42,11 +44,22 @@ def _country_rules(country_code: int) -> tuple[re.Pattern[str] | None, frozenset
     )
 
 
-def international(digits: str) -> str | None:
-    """``+digits`` when phonenumbers would read ``+digits`` unchanged; else ``None``.
+def _valid(country_code: int, national_number: str) -> bool:
+    """Whether phonenumbers finds the number valid; leading zeros (Italy) are left to its parser."""
+    if national_number.startswith("0"):
+        return False
+    number = phonenumbers.PhoneNumber(
+        country_code=country_code, national_number=int(national_number)
+    )
+    return bool(phonenumbers.is_valid_number(number))
 
-    It accepts a number only when: a known calling code, no national prefix after it, and a
-    possible length.
+
+def international(digits: str) -> str | None:
+    """``+digits`` when phonenumbers would read ``+digits`` unchanged and find it valid; else
+    ``None``.
+
+    It accepts a number only when: a known calling code, no national prefix after it, a
+    possible length, and a valid number for the country.
     """
     for size in (1, 2, 3):
         country_code = int(digits[:size])
@@ -58,7 +71,7 @@ def international(digits: str) -> str | None:
             national = digits[size:]
             if (prefix is not None and prefix.match(national)) or len(national) not in lengths:
                 return None
-            return "+" + digits
+            return "+" + digits if _valid(country_code, national) else None
     return None
 
 
@@ -112,6 +125,8 @@ def national(digits: str, region: str) -> str | None:
         return None
     number = digits[prefix.end() :]
     if len(number) not in rules.lengths or not rules.national_number.fullmatch(number):
+        return None
+    if not _valid(int(rules.country_code), number):
         return None
     return "+" + rules.country_code + number
 
