@@ -7,6 +7,7 @@ from typing import Any
 
 import profiles  # noqa: F401  (loads the hypothesis profile for every test)
 import pytest
+from redis_server import redis_client, redis_server  # noqa: F401  (fixtures)
 from tiktok_server import FakeTikTok
 
 from tiktok_destination.delivery import Deliverer, DeliveryConfig

@@ -1,0 +1,93 @@
+"""The Redis pieces of the worker alone: group reader, finisher, shared gate."""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+import redis
+from worker_helpers import STREAM, add_events, dead, event, outcomes
+
+from tiktok_destination.finishing import Final, Finisher
+from tiktok_destination.shared_state import MAX_PAUSE_S, SharedGate, settings_key
+from tiktok_destination.streams import DEFAULT_GROUP, GroupReader
+
+
+def test_a_live_worker_keeps_its_entries_and_never_takes_back_claimed_ones(
+    redis_client: redis.Redis,
+) -> None:
+    ids = add_events(redis_client, [event(f"e{i}") for i in range(5)])
+    slow = GroupReader(redis_client, STREAM, DEFAULT_GROUP, "slow")
+    other = GroupReader(redis_client, STREAM, DEFAULT_GROUP, "other")
+    slow.join()
+    assert [entry.id for entry in slow.read(10, 10)] == ids
+    for _ in range(6):  # 0.6 s of keeping, claims asking for 0.3 s of idleness
+        assert slow.keep(ids) == 5
+        assert other.claim(300, 10) == []
+        time.sleep(0.1)
+    time.sleep(0.4)  # the slow one stops keeping: now they are claimed
+    claimed = other.claim(300, 10)
+    assert [entry.id for entry in claimed] == ids
+    assert {entry.deliveries for entry in claimed} == {2}
+    assert slow.keep(ids) == 0
+    mine: Any = redis_client.xpending_range(STREAM, DEFAULT_GROUP, "-", "+", 10, "other")
+    assert len(mine) == 5
+
+
+def test_finishing_twice_records_one_outcome(redis_client: redis.Redis) -> None:
+    ids = add_events(redis_client, [event("a"), event("b")])
+    reader = GroupReader(redis_client, STREAM, DEFAULT_GROUP, "w")
+    reader.join()
+    reader.read(10, 10)
+    finisher = Finisher(redis_client, STREAM, DEFAULT_GROUP)
+    finals = [
+        Final(ids[0], "delivered", "OK", "a", 0),
+        Final(ids[1], "rejected", "bad", "b", 40002, '{"id": "b"}'),
+    ]
+    assert finisher.finish(finals) == 2
+    assert finisher.finish(finals) == 0  # a second worker holding them too
+    assert outcomes(redis_client) == [
+        {"entry": ids[0], "status": "delivered", "event_id": "a", "code": "0", "message": "OK"},
+        {"entry": ids[1], "status": "rejected", "event_id": "b", "code": "40002", "message": "bad"},
+    ]
+    assert dead(redis_client) == [
+        {"entry": ids[1], "status": "rejected", "reason": "bad", "event": '{"id": "b"}'}
+    ]
+    assert redis_client.xlen(STREAM) == 0
+
+
+def test_the_settings_key_names_no_token() -> None:
+    key = settings_key("https://example.test/", "tt-SECRET")
+    assert "SECRET" not in key
+    assert key != settings_key("https://example.test/", "tt-other")
+    assert key != settings_key("https://other.test/", "tt-SECRET")
+
+
+def test_a_stop_is_seen_by_every_gate_of_the_settings(redis_client: redis.Redis) -> None:
+    one, two = SharedGate(redis_client, "k"), SharedGate(redis_client, "k")
+    elsewhere = SharedGate(redis_client, "other")
+    assert two.before_request() is None
+    one.stop("access_token: refused")
+    one.stop("a later reason")
+    assert two.before_request() == "access_token: refused"
+    assert two.stopped() == "access_token: refused"
+    assert elsewhere.before_request() is None
+
+
+def test_a_pause_holds_every_gate_until_it_ends(redis_client: redis.Redis) -> None:
+    one, two = SharedGate(redis_client, "k"), SharedGate(redis_client, "k")
+    one.pause(0.5)
+    one.pause(0.1)  # a shorter pause does not cut a longer one
+    started = time.monotonic()
+    assert two.before_request() is None
+    assert time.monotonic() - started >= 0.4
+    one.pause(10 * MAX_PAUSE_S)
+    until = two.paused_until()
+    assert until is not None and until - time.time() <= MAX_PAUSE_S
+    waited: list[Any] = []
+    thread = threading.Thread(target=lambda: waited.append(two.before_request()))
+    thread.start()
+    two.close()  # a worker shutting down does not wait the pause out
+    thread.join(5)
+    assert waited == [None]

@@ -1,0 +1,91 @@
+"""Giving entries their final outcome: acknowledge, record, dead-letter, in one atomic step.
+
+For each finished entry one Lua script acknowledges it, and only if that acknowledgement took
+it out of the pending list (``XACK`` answered 1) writes its outcome to ``{stream}:outcomes``,
+copies dead ones (with the reason) to ``{stream}:dead`` and deletes the entry. An entry that two
+workers both held (one was thought dead) therefore still gets exactly one outcome, and a worker
+killed mid-way leaves either everything or nothing done.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import redis
+
+from tiktok_destination.streams import EVENT_FIELD
+
+# KEYS: stream, outcomes, dead. ARGV: group, event field name, then 7 values per entry.
+_FINISH = """
+local done = 0
+for i = 3, #ARGV, 7 do
+  local id = ARGV[i]
+  if redis.call('XACK', KEYS[1], ARGV[1], id) == 1 then
+    redis.call('XADD', KEYS[2], '*', 'entry', id, 'status', ARGV[i + 1],
+      'event_id', ARGV[i + 2], 'code', ARGV[i + 3], 'message', ARGV[i + 4])
+    if ARGV[i + 5] == '1' then
+      redis.call('XADD', KEYS[3], '*', 'entry', id, 'status', ARGV[i + 1],
+        'reason', ARGV[i + 4], ARGV[2], ARGV[i + 6])
+    end
+    redis.call('XDEL', KEYS[1], id)
+    done = done + 1
+  end
+end
+return done
+"""
+
+FINAL_STATUSES = ("delivered", "rejected", "invalid", "skipped", "dead")
+DEAD_STATUSES = frozenset({"rejected", "invalid", "dead"})
+"""Outcomes that also send the entry to ``{stream}:dead``: fix, then replay them."""
+
+
+def outcomes_stream(stream: str) -> str:
+    return f"{stream}:outcomes"
+
+
+def dead_stream(stream: str) -> str:
+    return f"{stream}:dead"
+
+
+@dataclass(frozen=True)
+class Final:
+    """The final outcome of one entry."""
+
+    entry: str
+    status: str
+    message: str
+    event_id: str | None = None
+    code: int | None = None
+    event: str | None = None
+    """The entry's event text, kept in the dead-letter stream for a replay."""
+
+    @property
+    def dead(self) -> bool:
+        return self.status in DEAD_STATUSES
+
+
+class Finisher:
+    """Writes final outcomes for the entries of one stream and group."""
+
+    def __init__(self, client: redis.Redis, stream: str, group: str) -> None:
+        self._keys = [stream, outcomes_stream(stream), dead_stream(stream)]
+        self._group = group
+        self._script = client.register_script(_FINISH)
+
+    def finish(self, finals: list[Final]) -> int:
+        """Record ``finals``; returns how many entries this call finished (others had been)."""
+        if not finals:
+            return 0
+        args: list[str] = [self._group, EVENT_FIELD]
+        for final in finals:
+            args += [
+                final.entry,
+                final.status,
+                final.event_id or "",
+                "" if final.code is None else str(final.code),
+                final.message,
+                "1" if final.dead else "0",
+                final.event or "",
+            ]
+        done: int = self._script(keys=self._keys, args=args)
+        return done
