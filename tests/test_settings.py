@@ -8,7 +8,6 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from tiktok_destination import settings
-from tiktok_destination.mapping import FIELD_NAMES
 from tiktok_destination.settings import SettingsError, compile_settings, config_for, validate
 
 VALID = {"access_token": "tok-123", "pixel_id": "PIXEL"}
@@ -153,7 +152,3 @@ def test_equal_settings_in_fresh_dicts_share_one_config() -> None:
     first = config_for({**VALID, "batch_size": 7})
     assert config_for({**VALID, "batch_size": 7}) is first
     assert config_for({**VALID, "batch_size": 8}) is not first
-
-
-def test_smart_mapping_fields_are_the_field_table() -> None:
-    assert tuple(settings.schema()["$defs"]["field_name"]["enum"]) == FIELD_NAMES

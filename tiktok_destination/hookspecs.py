@@ -28,8 +28,9 @@ def cdp_destination_manifest() -> dict[str, Any]:  # type: ignore[empty-body]
 
     Every destination answers, so the host gets one manifest per destination.
 
-    :return: ``name``, ``version``, ``description``, ``hooks``, ``capabilities``, ``ui`` and
-        ``settings_schema`` (the settings JSON Schema object, draft 2020-12).
+    :return: ``name``, ``version``, ``description``, ``hooks``, ``capabilities``,
+        ``settings_schema`` (the settings JSON Schema object, draft 2020-12) and ``ui_schema``
+        (how to lay out its form, as a react-jsonschema-form uiSchema).
     """
 
 

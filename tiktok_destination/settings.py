@@ -33,6 +33,7 @@ from tiktok_destination.mapping import (
 SCHEMA_FILE = "schemas/settings.schema.json"
 SECRET_KEYS = frozenset({"access_token"})
 TOKEN_ENV = "TIKTOK_ACCESS_TOKEN"
+_LONG_ENUM = 8  # longer enums are not listed in messages
 
 
 class SettingsError(ValueError):
@@ -76,28 +77,41 @@ def _suggest(name: str, known: Any) -> str:
     return f" (did you mean {close[0]}?)" if close else ""
 
 
+def _one_of(names: list[str]) -> str:
+    return ", ".join(names[:-1]) + " or " + names[-1]
+
+
 def _describe(error: ValidationError) -> list[str]:
+    """One message per problem, starting with its key; never the token, never a whole object."""
     where = _where(error.absolute_path)
+    rule = cast(Mapping[str, Any], error.schema)
     if error.validator == "additionalProperties" and isinstance(error.instance, dict):
-        known = cast(Mapping[str, Any], error.schema).get("properties", {})
+        known = rule.get("properties", {})
+        what = "field" if list(error.absolute_path) == ["smart_mapping"] else "key"
         return [
-            f"{_where([*error.absolute_path, key])}: unknown key{_suggest(key, known)}"
+            f"{_where([*error.absolute_path, key])}: unknown {what}{_suggest(key, known)}"
             for key in error.instance
             if key not in known
         ]
-    if "propertyNames" in error.schema_path:
-        names = schema()["$defs"]["field_name"]["enum"]
-        return [f"{where}.{error.instance}: unknown field{_suggest(str(error.instance), names)}"]
     if error.validator == "required":
         missing = error.message.split("'")[1] if "'" in error.message else "?"
         return [f"{_where([*error.absolute_path, missing])}: required"]
+    if error.validator == "anyOf" and all(set(branch) == {"required"} for branch in error.validator_value):
+        names = [name for branch in error.validator_value for name in branch["required"]]
+        return [f"{names[0]}: one of {_one_of(names)} is required"]
     if error.validator == "oneOf":
         return [
             f"{where}: must be a property path, a {{{{path}}}} template, "
-            '{"value": ...} or a list of these'
+            '{"value": text, number or true/false} or a list of these'
         ]
+    if error.validator == "enum" and len(error.validator_value) > _LONG_ENUM:
+        known = [str(value) for value in error.validator_value]
+        hint = _suggest(str(error.instance).upper(), known) or _suggest(str(error.instance), known)
+        return [f"{where}: {error.instance!r} is not one of the {len(known)} known values{hint}"]
     if any(part in SECRET_KEYS for part in error.absolute_path):
         return [f"{where}: must be a non-empty string"]
+    if not error.absolute_path:  # the message would echo the whole settings, token included
+        return [f"settings: do not match the schema's {error.validator!r} rule"]
     return [f"{where}: {error.message}"]
 
 
@@ -112,16 +126,15 @@ def _is_loopback(host: str) -> bool:
 
 def _cross_field_problems(settings: Mapping[str, Any]) -> list[str]:
     problems = []
-    if not any(settings.get(key) for key in SOURCE_SETTING.values()):
-        problems.append(
-            "pixel_id: one of pixel_id, app_id, offline_event_set_id or crm_event_set_id "
-            "is required"
-        )
     url = settings.get("api_url")
     if isinstance(url, str):
-        parts = urlsplit(url)
-        if parts.scheme == "http" and not _is_loopback(parts.hostname or ""):
-            problems.append("api_url: must be https (plain http only to a loopback host)")
+        try:
+            parts = urlsplit(url)
+        except ValueError:  # an unclosed [IPv6] host
+            problems.append("api_url: not a URL")
+        else:
+            if parts.scheme == "http" and not _is_loopback(parts.hostname or ""):
+                problems.append("api_url: must be https (plain http only to a loopback host)")
     seen: dict[tuple[str, str | None], int] = {}
     for index, row in enumerate(settings.get("event_mapping") or []):
         if isinstance(row, dict) and isinstance(row.get("event"), str):
