@@ -70,7 +70,10 @@ BAD: list[tuple[dict[str, Any], str]] = [
     ({**MINIMAL, "smart_mapping": {"user_email": {"value": ["a"]}}}, "smart_mapping.user_email"),
     ({**MINIMAL, "smart_mapping": {"user_email": {"value": None}}}, "smart_mapping.user_email"),
     ({**MINIMAL, "smart_mapping": {"user_email": ["ok", 5]}}, "smart_mapping.user_email"),
-    ({**MINIMAL, "custom_user_properties": [{"name": "a.b", "value": "x"}]}, "custom_user_properties[0].name"),
+    (
+        {**MINIMAL, "custom_user_properties": [{"name": "a.b", "value": "x"}]},
+        "custom_user_properties[0].name",
+    ),
     ({**MINIMAL, "custom_user_properties": [{"name": "tier"}]}, "custom_user_properties[0].value"),
     ({**MINIMAL, "batch_size": 0}, "batch_size"),
     ({**MINIMAL, "batch_size": 1001}, "batch_size"),

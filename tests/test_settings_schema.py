@@ -11,8 +11,10 @@ from typing import Any
 import phonenumbers
 import pytest
 from hypothesis import given
+from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
+from profiles import examples
 from settings_cases import BAD, GOOD, MINIMAL, TOKEN, VALIDATE_ONLY
 from test_golden import CASES, EVENTS, _settings
 from test_properties import VARIANTS
@@ -36,7 +38,9 @@ def test_smart_mapping_offers_exactly_the_field_names() -> None:
     smart = PROPERTIES["smart_mapping"]
     assert tuple(smart["properties"]) == FIELD_NAMES
     assert smart["additionalProperties"] is False
-    assert all(spec == {"$ref": "#/$defs/source_expression"} for spec in smart["properties"].values())
+    assert all(
+        spec == {"$ref": "#/$defs/source_expression"} for spec in smart["properties"].values()
+    )
 
 
 def test_one_event_set_id_is_required_by_the_schema() -> None:
@@ -45,7 +49,9 @@ def test_one_event_set_id_is_required_by_the_schema() -> None:
 
 def test_phone_regions_are_the_phone_librarys() -> None:
     regions = SCHEMA["$defs"]["phone_region"]["enum"]
-    assert regions == sorted(phonenumbers.SUPPORTED_REGIONS), "regenerate the enum from phonenumbers"
+    assert regions == sorted(phonenumbers.SUPPORTED_REGIONS), (
+        "regenerate the enum from phonenumbers"
+    )
     assert PROPERTIES["default_phone_region"]["$ref"] == "#/$defs/phone_region"
 
 
@@ -83,12 +89,16 @@ def test_ui_schema_names_only_settings_and_orders_them_all() -> None:
 
 def test_secrets_are_password_inputs() -> None:
     secret = {key for key, spec in PROPERTIES.items() if spec.get("writeOnly")}
-    password = {key for key, ui in UI.items() if isinstance(ui, dict) and ui.get("ui:widget") == "password"}
+    password = {
+        key for key, ui in UI.items() if isinstance(ui, dict) and ui.get("ui:widget") == "password"
+    }
     assert secret == password == settings.SECRET_KEYS
 
 
 def test_advanced_settings_come_last() -> None:
-    advanced = [key for key in UI["ui:order"] if UI.get(key, {}).get("ui:options", {}).get("advanced")]
+    advanced = [
+        key for key in UI["ui:order"] if UI.get(key, {}).get("ui:options", {}).get("advanced")
+    ]
     assert "api_url" in advanced and "batch_size" in advanced
     assert UI["ui:order"][-len(advanced) :] == advanced
 
@@ -158,7 +168,14 @@ VALUES: dict[str, st.SearchStrategy[Any]] = {
     "app_id": st.sampled_from(["7", ""]),
     "default_phone_region": st.sampled_from(["FR", "US", "fr", "ZZ", "001", 33]),
     "api_url": st.sampled_from(
-        ["https://a.example/x", "http://localhost:1/x", "http://a.example/x", "", "ftp://x", "http://[::1/"]
+        [
+            "https://a.example/x",
+            "http://localhost:1/x",
+            "http://a.example/x",
+            "",
+            "ftp://x",
+            "http://[::1/",
+        ]
     ),
     "event_mapping": st.lists(
         st.fixed_dictionaries(
@@ -171,14 +188,18 @@ VALUES: dict[str, st.SearchStrategy[Any]] = {
         st.sampled_from([*FIELD_NAMES[:4], "user_emial", "newKey"]),
         st.recursive(
             st.sampled_from(["user.a", "{{user.a}} {{user.b}}", "", "{{", 5, None])
-            | st.builds(lambda v: {"value": v}, st.sampled_from(["app", 0, 1.5, False, None, [], {}])),
+            | st.builds(
+                lambda v: {"value": v}, st.sampled_from(["app", 0, 1.5, False, None, [], {}])
+            ),
             lambda inner: st.lists(inner, max_size=3),
             max_leaves=4,
         ),
         max_size=3,
     ),
     "custom_user_properties": st.lists(
-        st.fixed_dictionaries({"name": st.sampled_from(["tier", "email", "a.b", ""]), "value": st.just("x")}),
+        st.fixed_dictionaries(
+            {"name": st.sampled_from(["tier", "email", "a.b", ""]), "value": st.just("x")}
+        ),
         max_size=2,
     ),
     "batch_size": st.sampled_from([1, 1000, 0, 1001, 2.5, "10", True]),
@@ -186,9 +207,12 @@ VALUES: dict[str, st.SearchStrategy[Any]] = {
     "view_content_events": st.lists(st.sampled_from(["page_view", "view_item", "x"]), max_size=3),
     "batch_sise": st.just(10),
 }
-ONLY_VALIDATE_KEYS = re.compile(r"^(api_url|event_mapping\[\d+\]|custom_(event|user)_properties\[\d+\]\.name):")
+ONLY_VALIDATE_KEYS = re.compile(
+    r"^(api_url|event_mapping\[\d+\]|custom_(event|user)_properties\[\d+\]\.name):"
+)
 
 
+@hypothesis_settings(max_examples=examples(2000))
 @given(st.fixed_dictionaries({}, optional=VALUES))
 def test_the_schema_and_validate_settings_agree(value: dict[str, Any]) -> None:
     value = {key: item for key, item in value.items() if item is not None}

@@ -85,6 +85,7 @@ def _describe(error: ValidationError) -> list[str]:
     """One message per problem, starting with its key; never the token, never a whole object."""
     where = _where(error.absolute_path)
     rule = cast(Mapping[str, Any], error.schema)
+    value: Any = error.validator_value
     if error.validator == "additionalProperties" and isinstance(error.instance, dict):
         known = rule.get("properties", {})
         what = "field" if list(error.absolute_path) == ["smart_mapping"] else "key"
@@ -96,16 +97,16 @@ def _describe(error: ValidationError) -> list[str]:
     if error.validator == "required":
         missing = error.message.split("'")[1] if "'" in error.message else "?"
         return [f"{_where([*error.absolute_path, missing])}: required"]
-    if error.validator == "anyOf" and all(set(branch) == {"required"} for branch in error.validator_value):
-        names = [name for branch in error.validator_value for name in branch["required"]]
+    if error.validator == "anyOf" and all(set(branch) == {"required"} for branch in value):
+        names = [name for branch in value for name in branch["required"]]
         return [f"{names[0]}: one of {_one_of(names)} is required"]
     if error.validator == "oneOf":
         return [
             f"{where}: must be a property path, a {{{{path}}}} template, "
             '{"value": text, number or true/false} or a list of these'
         ]
-    if error.validator == "enum" and len(error.validator_value) > _LONG_ENUM:
-        known = [str(value) for value in error.validator_value]
+    if error.validator == "enum" and len(value) > _LONG_ENUM:
+        known = [str(item) for item in value]
         hint = _suggest(str(error.instance).upper(), known) or _suggest(str(error.instance), known)
         return [f"{where}: {error.instance!r} is not one of the {len(known)} known values{hint}"]
     if any(part in SECRET_KEYS for part in error.absolute_path):
