@@ -7,13 +7,11 @@ from typing import Any
 
 import profiles  # noqa: F401  (loads the hypothesis profile for every test)
 import pytest
+from helpers import TOKEN
 from redis_server import redis_client, redis_server  # noqa: F401  (fixtures)
 from tiktok_server import FakeTikTok
 
 from tiktok_destination.delivery import Deliverer, DeliveryConfig
-
-TOKEN = "tt-SECRET-7f3a9c0e-never-print-me"
-"""A distinctive token, searched for in every log, outcome and repr."""
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import TOKEN
+from helpers import TOKEN
 from tiktok_server import BodyCode, FakeTikTok, Stall
 
 from tiktok_destination.cli import main, plugin_manager

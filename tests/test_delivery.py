@@ -11,8 +11,17 @@ from typing import Any
 
 import pytest
 import requests
-from conftest import TOKEN
-from tiktok_server import BodyCode, Drop, FakeTikTok, HttpStatus, NotJson, Stall, payload
+from helpers import TOKEN
+from tiktok_server import (
+    BodyCode,
+    Drop,
+    FakeTikTok,
+    HttpStatus,
+    NotJson,
+    Redirect,
+    Stall,
+    payload,
+)
 
 from tiktok_destination.delivery import Deliverer, DeliveryConfig
 from tiktok_destination.outcomes import SendOutcome
@@ -382,11 +391,32 @@ def test_a_token_that_cannot_be_a_header_stops_before_any_request(
 
 
 def test_a_given_session_is_used_and_left_open(tiktok: FakeTikTok) -> None:
-    session = requests.Session()
-    with Deliverer(DeliveryConfig(TOKEN, api_url=tiktok.url), session=session) as deliverer:
+    with requests.Session() as session:
+        with Deliverer(DeliveryConfig(TOKEN, api_url=tiktok.url), session=session) as deliverer:
+            assert statuses(deliverer.send([payload("e1")])) == ["delivered"]
+        headers = {"Access-Token": TOKEN, "Content-Type": "application/json"}
+        answer = session.post(tiktok.url, data=json.dumps(payload("e2")), headers=headers)
+        assert answer.json()["code"] == 0
+    # Closing the session would have closed its connection: the caller's request needed a new one.
+    assert [r.event_ids for r in tiktok.requests] == [["e1"], ["e2"]]
+    assert len({r.client_port for r in tiktok.requests}) == 1
+
+
+def test_an_own_session_is_closed(tiktok: FakeTikTok) -> None:
+    with Deliverer(DeliveryConfig(TOKEN, api_url=tiktok.url)) as deliverer:
         assert statuses(deliverer.send([payload("e1")])) == ["delivered"]
-    assert session.adapters  # still usable
-    session.close()
+        assert deliverer.send([payload("e2")])[0]["status"] == "delivered"
+    assert deliverer.send([payload("e3")])[0]["status"] == "delivered"  # a new connection
+    assert len({r.client_port for r in tiktok.requests}) == 2
+
+
+def test_a_redirect_is_not_followed(tiktok: FakeTikTok, make_deliverer: MakeDeliverer) -> None:
+    with FakeTikTok(TOKEN) as elsewhere:
+        tiktok.fail_next(Redirect(elsewhere.url))
+        outcomes = make_deliverer(max_retries=2).send([payload("e1")])
+        assert elsewhere.requests == []  # the token never went to the other address
+    assert statuses(outcomes) == ["failed"] and outcomes[0]["code"] == 307
+    assert len(tiktok.requests) == 1
 
 
 def test_concurrent_sends_share_the_deliverer(

@@ -12,7 +12,7 @@ import random
 from collections import Counter
 from typing import Any
 
-from conftest import TOKEN
+from helpers import TOKEN
 from tiktok_server import BodyCode, Drop, FakeTikTok, Fault, HttpStatus, NotJson, Stall, payload
 
 from tiktok_destination.delivery import Deliverer, DeliveryConfig

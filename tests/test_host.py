@@ -178,7 +178,7 @@ def test_wheel_ships_schemas_manifest_and_marker(tmp_path: Path) -> None:
 def test_send_through_the_hook_stops_after_a_refused_token(
     host: pluggy.PluginManager, tiktok: Any
 ) -> None:
-    from conftest import TOKEN
+    from helpers import TOKEN
     from tiktok_server import BodyCode
 
     def settings() -> dict[str, Any]:  # a host may build settings afresh for every call

@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from conftest import TOKEN
+from helpers import TOKEN
 from tiktok_server import FakeTikTok
 
 from tiktok_destination import settings

@@ -8,7 +8,8 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from tiktok_destination import settings
-from tiktok_destination.settings import SettingsError, compile_settings, config_for, validate
+from tiktok_destination.settings import SettingsError, compile_settings, validate
+from tiktok_destination.state import config_for
 
 VALID = {"access_token": "tok-123", "pixel_id": "PIXEL"}
 
@@ -102,10 +103,10 @@ def test_a_wrong_token_never_appears_in_problems() -> None:
 
 def test_compiled_defaults() -> None:
     config = compile_settings(VALID)
-    assert config.batch_size == 1000
-    assert config.max_retries == 5
-    assert config.timeout_s == 10.0
-    assert config.api_url == "https://business-api.tiktok.com/open_api/v1.3/event/track/"
+    assert config.delivery.batch_size == 1000
+    assert config.delivery.max_retries == 5
+    assert config.delivery.timeout_s == 10.0
+    assert config.delivery.api_url == "https://business-api.tiktok.com/open_api/v1.3/event/track/"
     assert config.lowercase_user_id is True
     assert config.source_ids == {"web": "PIXEL"}
     assert "view_item" in config.event_names["web"]

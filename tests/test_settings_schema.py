@@ -20,7 +20,8 @@ from test_golden import CASES, EVENTS, _settings
 from test_properties import VARIANTS
 
 from tiktok_destination import destination, settings
-from tiktok_destination.mapping import FIELD_NAMES, SOURCE_SETTING
+from tiktok_destination.facts import SOURCE_SETTING
+from tiktok_destination.mapping import FIELD_NAMES
 
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text(encoding="utf-8")

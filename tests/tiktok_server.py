@@ -4,8 +4,8 @@
 the method and the ``Access-Token`` header, validates the shape of each body, records the events
 it accepts and answers like TikTok (HTTP 200 with ``{code, message, request_id, data}``).
 Faults come from a queue (``fail_next``) or a ``policy`` called for every request: HTTP
-statuses with ``Retry-After``, TikTok body codes, dropped connections (before or after the
-events were recorded), answers later than the client's timeout, answers that are not JSON.
+statuses with ``Retry-After``, TikTok body codes, redirects, dropped connections (before or
+after the events were recorded), answers later than the client's timeout, answers not JSON.
 """
 
 from __future__ import annotations
@@ -67,7 +67,14 @@ class NotJson:
     """HTTP 200 with a body that is not JSON."""
 
 
-Fault = HttpStatus | BodyCode | Drop | Stall | NotJson
+@dataclass(frozen=True)
+class Redirect:
+    """Answer ``307 Temporary Redirect`` to ``location`` (a client must not follow it)."""
+
+    location: str
+
+
+Fault = HttpStatus | BodyCode | Drop | Stall | NotJson | Redirect
 Policy = Callable[[int, Any], "Fault | None"]
 """Called with the request number (from 0) and the parsed body; returns a fault or ``None``."""
 
@@ -174,6 +181,8 @@ class _Handler(BaseHTTPRequestHandler):
             return self._tiktok(fault.code, fault.message)
         if isinstance(fault, NotJson):
             return self._answer(200, b"<html>gateway hiccup</html>")
+        if isinstance(fault, Redirect):
+            return self._answer(307, b"moved", {"Location": fault.location})
         if isinstance(fault, Drop) and not fault.accept:
             self.close_connection = True
             return None

@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 import redis
-from conftest import TOKEN
+from helpers import TOKEN
 from tiktok_server import FakeTikTok
 
 from tiktok_destination.finishing import dead_stream, outcomes_stream

@@ -1,9 +1,9 @@
 """Deliver transform payloads to TikTok: group, batch, post, retry, split; one outcome each.
 
-Payloads sharing ``(event_source, event_source_id, test_event_code)`` are merged into requests
-of at most ``batch_size`` events (one event per request when a test code is set). Each request
-goes through ``retry.retry_loop``; a parameter error splits the batch in halves until the
-offending events stand alone; a configuration error (token, permission) stops this deliverer.
+Payloads are merged into requests by the rule of ``batching``. Each request goes through
+``retry.retry_loop``; a parameter error splits the batch in halves until the offending events
+stand alone; a configuration error (token, permission) stops this deliverer, and a refused token
+stops every deliverer sharing the ``RefusedTokens`` memory.
 Every payload gets exactly one ``SendOutcome``, in input order. The access token is only ever
 put in the ``Access-Token`` header: never in logs, outcomes, exceptions or reprs.
 """
@@ -15,62 +15,35 @@ import logging
 import random
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from types import TracebackType
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 import requests
 
+from tiktok_destination import batching, facts
+from tiktok_destination.batching import Batch, Key
 from tiktok_destination.delivery_messages import config_problem, error_text, token_problem
 from tiktok_destination.outcomes import SendOutcome, send_outcome
 from tiktok_destination.retry import Decision, decide, retry_after_seconds, retry_loop
+from tiktok_destination.settings import DeliveryConfig
+
+__all__ = ["Deliverer", "DeliveryConfig", "RefusedTokens"]
 
 log = logging.getLogger("tiktok_destination")
 
-DEFAULT_API_URL = "https://business-api.tiktok.com/open_api/v1.3/event/track/"
 NOT_A_PAYLOAD = "not a transform payload"
-Key = tuple[str, str, str | None]
 Status = Literal["delivered", "rejected", "failed"]
 
 
-@dataclass(frozen=True)
-class DeliveryConfig:
-    """What delivery needs from the settings. Its repr never shows the token."""
+class RefusedTokens(Protocol):
+    """Tokens TikTok refused, shared by every deliverer of the process (see ``state``)."""
 
-    access_token: str = field(repr=False)
-    api_url: str = DEFAULT_API_URL
-    batch_size: int = 1000
-    timeout_s: float = 10.0
-    max_retries: int = 5
+    def refused(self, token: str, api_url: str) -> str | None:
+        """Why TikTok refused ``token`` at ``api_url``, or ``None``."""
 
-    def __post_init__(self) -> None:
-        if not isinstance(self.access_token, str):
-            raise TypeError("access_token must be a string")
-        if not 1 <= self.batch_size <= 1000:
-            raise ValueError(f"batch_size must be between 1 and 1000, got {self.batch_size}")
-        if not self.timeout_s > 0:
-            raise ValueError(f"timeout_s must be positive, got {self.timeout_s}")
-        if self.max_retries < 0:
-            raise ValueError(f"max_retries must be 0 or more, got {self.max_retries}")
-
-
-@dataclass
-class _Batch:
-    """The events of one request, with the input position of each."""
-
-    head: dict[str, str]
-    indices: list[int]
-    events: list[Any]
-
-    def body(self) -> dict[str, Any]:
-        return {**self.head, "data": self.events}
-
-    def halves(self) -> tuple[_Batch, _Batch]:
-        mid = len(self.events) // 2
-        return (
-            _Batch(self.head, self.indices[:mid], self.events[:mid]),
-            _Batch(self.head, self.indices[mid:], self.events[mid:]),
-        )
+    def remember(self, token: str, api_url: str, message: str) -> None:
+        """Record that TikTok refused ``token`` at ``api_url``, and why."""
 
 
 @dataclass(frozen=True)
@@ -97,11 +70,6 @@ def _dumps(value: Any) -> bytes:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
 
 
-def group_key(payload: dict[str, Any]) -> Key:
-    """Payloads with the same key can share a request."""
-    return payload["event_source"], payload["event_source_id"], payload.get("test_event_code")
-
-
 def _read_payload(payload: object) -> tuple[Key, Any] | str:
     """The group key and the one event of a transform payload, or why it is not one."""
     if not isinstance(payload, dict):
@@ -115,7 +83,7 @@ def _read_payload(payload: object) -> tuple[Key, Any] | str:
     test_code = payload.get("test_event_code")
     if test_code is not None and not isinstance(test_code, str):
         return f"{NOT_A_PAYLOAD}: test_event_code must be a string"
-    return group_key(payload), data[0]
+    return batching.group_key(payload), data[0]
 
 
 class Deliverer:
@@ -134,18 +102,22 @@ class Deliverer:
         session: requests.Session | None = None,
         sleep: Callable[[float], None] = time.sleep,
         random: Callable[[], float] = random.random,
+        refused_tokens: RefusedTokens | None = None,
     ) -> None:
         self.config = config
         self._own_session = session is None
         self._session = requests.Session() if session is None else session
         self._sleep = sleep
         self._random = random
-        self._headers = {"Access-Token": config.access_token, "Content-Type": "application/json"}
+        self._refused_tokens = refused_tokens
+        self._headers = facts.request_headers(config.access_token)
         self._stopped = token_problem(config.access_token)
 
     @property
     def stopped(self) -> str | None:
         """Why this deliverer stopped sending (a configuration error), or ``None``."""
+        if self._stopped is None and self._refused_tokens is not None:
+            return self._refused_tokens.refused(self.config.access_token, self.config.api_url)
         return self._stopped
 
     def __repr__(self) -> str:
@@ -177,6 +149,18 @@ class Deliverer:
                 bodies.append(encoded[0].body())
         return bodies
 
+    def shown_requests(self, payloads: Sequence[object]) -> list[dict[str, Any]]:
+        """The requests ``send`` would make first, as ``--dry-run`` shows them: token redacted."""
+        return [
+            {
+                "method": "POST",
+                "url": self.config.api_url,
+                "headers": facts.request_headers(facts.REDACTED),
+                "json": body,
+            }
+            for body in self.plan(payloads)
+        ]
+
     def send(self, payloads: Sequence[object]) -> list[SendOutcome]:
         """One outcome per payload, in the same order."""
         outcomes: list[SendOutcome | None] = [None] * len(payloads)
@@ -196,34 +180,25 @@ class Deliverer:
 
     def _batches(
         self, payloads: Sequence[object], outcomes: list[SendOutcome | None]
-    ) -> list[_Batch]:
-        groups: dict[Key, list[tuple[int, Any]]] = {}
+    ) -> list[Batch]:
+        members = []
         for index, payload in enumerate(payloads):
             read = _read_payload(payload)
             if isinstance(read, str):
                 outcomes[index] = send_outcome("rejected", read)
             else:
-                groups.setdefault(read[0], []).append((index, read[1]))
-        batches = []
-        for (source, source_id, test_code), members in groups.items():
-            head = {"event_source": source, "event_source_id": source_id}
-            if test_code is not None:
-                head["test_event_code"] = test_code
-            size = 1 if test_code is not None else self.config.batch_size
-            for start in range(0, len(members), size):
-                chunk = members[start : start + size]
-                batches.append(_Batch(head, [i for i, _ in chunk], [e for _, e in chunk]))
-        return batches
+                members.append((read[0], index, read[1]))
+        return batching.batches(members, self.config.batch_size)
 
     def _encode(
-        self, batch: _Batch, outcomes: list[SendOutcome | None]
-    ) -> tuple[_Batch, bytes] | None:
+        self, batch: Batch, outcomes: list[SendOutcome | None]
+    ) -> tuple[Batch, bytes] | None:
         """The batch and its JSON body; events that are not valid JSON are ``rejected``."""
         try:
             return batch, _dumps(batch.body())
         except (TypeError, ValueError, RecursionError):
             pass
-        kept = _Batch(batch.head, [], [])
+        kept = Batch(batch.key, [], [])
         for index, event in zip(batch.indices, batch.events, strict=True):
             try:
                 _dumps(event)
@@ -235,9 +210,10 @@ class Deliverer:
                 kept.events.append(event)
         return (kept, _dumps(kept.body())) if kept.events else None
 
-    def _deliver(self, batch: _Batch, outcomes: list[SendOutcome | None]) -> None:
-        if self._stopped is not None:
-            self._fill(outcomes, batch, "failed", f"not sent: delivery stopped: {self._stopped}")
+    def _deliver(self, batch: Batch, outcomes: list[SendOutcome | None]) -> None:
+        stopped = self.stopped
+        if stopped is not None:
+            self._fill(outcomes, batch, "failed", f"not sent: delivery stopped: {stopped}")
             return
         encoded = self._encode(batch, outcomes)
         if encoded is None:
@@ -263,10 +239,12 @@ class Deliverer:
             message = reply.message or reply.problem
             self._fill(outcomes, batch, "rejected", message, code, reply.request_id)
         elif reply.decision is Decision.CONFIG:
-            self._stopped = config_problem(
-                reply.code, reply.problem, batch.head["event_source"], batch.head["event_source_id"]
-            )
+            source, source_id, _ = batch.key
+            self._stopped = config_problem(reply.code, reply.problem, source, source_id)
             log.error("delivery stopped: %s", self._stopped)
+            if self._refused_tokens is not None and facts.code(code or 0).token_refused:
+                config = self.config
+                self._refused_tokens.remember(config.access_token, config.api_url, self._stopped)
             self._fill(outcomes, batch, "failed", self._stopped, code, reply.request_id)
         else:
             retried = reply.decision is Decision.RETRY
@@ -322,7 +300,7 @@ class Deliverer:
     @staticmethod
     def _fill(
         outcomes: list[SendOutcome | None],
-        batch: _Batch,
+        batch: Batch,
         status: Status,
         message: str,
         code: int | None = None,

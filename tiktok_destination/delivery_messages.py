@@ -1,16 +1,15 @@
 """What to tell the user when delivery goes wrong: messages that say what to fix.
 
 None of them can carry the access token: they are built from codes, class names and settings
-names, never from headers or the token itself.
+names, never from headers or the token itself. What a TikTok code means to the user is in
+``facts.CODES``.
 """
 
 from __future__ import annotations
 
 import requests
 
-from tiktok_destination.mapping import SOURCE_SETTING
-
-TOKEN_CODES = frozenset({40102, 40104, 40105})
+from tiktok_destination import facts
 
 
 def token_problem(token: str) -> str | None:
@@ -46,19 +45,10 @@ def error_text(error: BaseException, timeout_s: float) -> str:
 
 def config_problem(code: int | None, problem: str, source: str, source_id: str) -> str:
     """What to fix after TikTok refused the token or its permissions (``problem`` says how)."""
-    if code == 40001:
-        setting = SOURCE_SETTING.get(source, "the event source id setting")
-        return (
-            f"the access token has no permission for event_source_id {source_id} "
-            f"({source}; {problem}): use an access token generated for this "
-            f"{source} source in TikTok Events Manager, or correct {setting}"
-        )
-    if code in TOKEN_CODES:
-        return (
-            f"TikTok refused the access token ({problem}): generate a new Events API "
-            "access token for this pixel/app in TikTok Events Manager and update access_token"
-        )
-    return (
-        f"TikTok refused the request ({problem}): check that access_token is a valid "
-        "Events API access token and that api_url is TikTok's Events API endpoint"
+    template = facts.code(code).message if code is not None else None
+    return (template or facts.CONFIG_MESSAGE).format(
+        problem=problem,
+        source=source,
+        source_id=source_id,
+        setting=facts.SOURCE_SETTING.get(source, "the event source id setting"),
     )

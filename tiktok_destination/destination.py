@@ -1,27 +1,25 @@
-"""What each hook does, behind the thin hook functions: caches, the clock, safety nets.
+"""What each hook does, behind the thin hook functions: the clock and the safety nets.
 
-Settings are compiled once per settings object (``settings.config_for``) and each compiled
-``Config`` gets one ``Deliverer`` (one HTTP session), kept as long as the config is alive.
+Compiled settings and deliverers come from ``state`` (the process's one home for them). Nothing
+raised below ever reaches the host: a bug still ends in one outcome per event, and what is logged
+of it names the exception's class and code lines, never its message (which could quote settings).
 """
 
 from __future__ import annotations
 
 import logging
 import time
-import weakref
+import traceback
 from collections.abc import Sequence
 from typing import Any
 
-from tiktok_destination import resources
+from tiktok_destination import resources, state
 from tiktok_destination import settings as settings_module
-from tiktok_destination.delivery import Deliverer, DeliveryConfig
+from tiktok_destination.errors import SettingsError
 from tiktok_destination.outcomes import SendOutcome, TransformOutcome, invalid, send_outcome
-from tiktok_destination.settings import Config, SettingsError, config_for
 from tiktok_destination.transform import transform
 
-NAME = "tiktok"
 log = logging.getLogger("tiktok_destination")
-_deliverers: weakref.WeakKeyDictionary[Config, Deliverer] = weakref.WeakKeyDictionary()
 
 
 def manifest() -> dict[str, Any]:
@@ -35,47 +33,35 @@ def validate_settings(settings: Any) -> list[str]:
     return settings_module.validate(settings)
 
 
+def _log_bug(what: str, error: BaseException) -> None:
+    where = "".join(traceback.format_tb(error.__traceback__))
+    log.error("%s failed unexpectedly (%s) at:\n%s", what, type(error).__name__, where)
+
+
 def transform_event(event: Any, settings: Any, now: float | None = None) -> TransformOutcome:
     """The transform outcome for one event; settings problems make the event ``invalid``."""
     try:
-        config = config_for(settings)
+        config = state.config_for(settings)
+        return transform(event, config, time.time() if now is None else now)
     except SettingsError as error:
         return invalid("settings: " + "; ".join(error.problems))
-    try:
-        return transform(event, config, time.time() if now is None else now)
     except Exception as error:  # the host must never see an exception from a hook
-        log.exception("transform failed unexpectedly")
+        _log_bug("transform", error)
         return invalid(f"event: could not be transformed ({type(error).__name__})")
-
-
-def delivery_config(config: Config) -> DeliveryConfig:
-    return DeliveryConfig(
-        access_token=config.access_token,
-        api_url=config.api_url,
-        batch_size=config.batch_size,
-        timeout_s=config.timeout_s,
-        max_retries=config.max_retries,
-    )
-
-
-def deliverer_for(config: Config) -> Deliverer:
-    """The one ``Deliverer`` (and HTTP session) of a compiled config."""
-    deliverer = _deliverers.get(config)
-    if deliverer is None:
-        deliverer = _deliverers[config] = Deliverer(delivery_config(config))
-    return deliverer
 
 
 def send_payloads(payloads: Sequence[Any], settings: Any) -> list[SendOutcome]:
     """One delivery outcome per payload, in order; bad settings fail every payload."""
     try:
-        config = config_for(settings)
+        with state.deliverer_for(settings) as deliverer:
+            return deliverer.send(payloads)
     except SettingsError as error:
         message = "settings: " + "; ".join(error.problems)
-        return [send_outcome("failed", message) for _ in payloads]
-    try:
-        return deliverer_for(config).send(payloads)
     except Exception as error:  # a bug must not lose events: each one still gets an outcome
-        log.error("send failed unexpectedly (%s)", type(error).__name__)
+        _log_bug("send", error)
         message = f"not sent: unexpected {type(error).__name__} in the destination"
-        return [send_outcome("failed", message) for _ in payloads]
+    try:
+        count = len(payloads)
+    except Exception:  # not a list: there is nothing to give outcomes to
+        count = 0
+    return [send_outcome("failed", message) for _ in range(count)]

@@ -13,10 +13,11 @@ from typing import Any
 from urllib.parse import unquote_plus
 
 from tiktok_destination import hashing
+from tiktok_destination.errors import DestinationError
 from tiktok_destination.expressions import is_empty, path_getter
+from tiktok_destination.facts import ATT_STATUSES
 from tiktok_destination.mapping import (
     ANDROID_FIELDS,
-    ATT_STATUSES,
     COOKIE_FALLBACKS,
     COOKIE_SOURCES,
     IOS_FIELDS,
@@ -34,7 +35,7 @@ _USER_TEXTS = tuple(  # sent as read: ip and user_agent (click and cookie ids ha
 )
 
 
-class FieldProblem(ValueError):
+class FieldProblem(DestinationError, ValueError):
     """A field whose value cannot be sent; the message names the field."""
 
 

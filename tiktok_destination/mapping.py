@@ -6,21 +6,7 @@ crm sources, ``"app"`` the app source, ``None`` every source.
 
 from __future__ import annotations
 
-from typing import Final, Literal, NamedTuple
-
-Scope = Literal["web", "app"]
-EVENT_SOURCES: Final = ("web", "app", "offline", "crm")
-SOURCE_SETTING: Final = {
-    "web": "pixel_id",
-    "app": "app_id",
-    "offline": "offline_event_set_id",
-    "crm": "crm_event_set_id",
-}
-
-
-def scope_of(event_source: str) -> Scope:
-    """``app`` for app events, ``web`` for every other source."""
-    return "app" if event_source == "app" else "web"
+from typing import Final, NamedTuple
 
 
 class EventRow(NamedTuple):
@@ -186,8 +172,6 @@ IOS_FIELDS: Final = {
     "device_att_status": "att_status",
 }
 ANDROID_FIELDS: Final = {"device_gaid": "gaid"}
-ATT_STATUSES: Final = ("AUTHORIZED", "DENIED", "NOT_DETERMINED", "RESTRICTED", "NOT_APPLICABLE")
-ITEM_CONTENT_TYPES: Final = ("product", "product_group")
 HASHED_USER_KEYS: Final = ("email", "phone", "external_id")
 COOKIE_FALLBACKS: Final = {"click_id": "ttclid", "cookie_id": "_ttp"}
 COOKIE_SOURCES: Final = ("context.device.cookie", "context.cookie")

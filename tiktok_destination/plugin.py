@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, cast
 
 from tiktok_destination import destination as impl
+from tiktok_destination.facts import NAME
 from tiktok_destination.hookspecs import hookimpl
 
 
@@ -17,7 +18,7 @@ def cdp_destination_manifest() -> dict[str, Any]:
 def cdp_destination_validate_settings(
     destination: str, settings: dict[str, Any]
 ) -> list[str] | None:
-    if destination != impl.NAME:
+    if destination != NAME:
         return None
     return impl.validate_settings(settings)
 
@@ -26,7 +27,7 @@ def cdp_destination_validate_settings(
 def cdp_destination_transform(
     destination: str, event: dict[str, Any], settings: dict[str, Any]
 ) -> dict[str, Any] | None:
-    if destination != impl.NAME:
+    if destination != NAME:
         return None
     return cast(dict[str, Any], impl.transform_event(event, settings))
 
@@ -35,6 +36,6 @@ def cdp_destination_transform(
 def cdp_destination_send(
     destination: str, payloads: list[dict[str, Any]], settings: dict[str, Any]
 ) -> list[dict[str, Any]] | None:
-    if destination != impl.NAME:
+    if destination != NAME:
         return None
     return cast(list[dict[str, Any]], impl.send_payloads(payloads, settings))

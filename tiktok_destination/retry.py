@@ -2,8 +2,9 @@
 
 Three separate pieces, each testable alone:
 
-- ``decide``: what an HTTP status, a TikTok body ``code`` or a transport error means
-  (success, retry, split the batch, stop on a configuration error, or give up);
+- ``decide``: what an HTTP status, a TikTok body ``code`` (read in ``facts.CODES``) or a
+  transport error means (success, retry, split the batch, stop on a configuration error, or
+  give up);
 - ``backoff_delay``: exponential backoff with jitter, capped, honouring ``Retry-After``;
 - ``retry_loop``: calls an attempt until it is not to be retried or the budget is spent.
 
@@ -12,7 +13,6 @@ No I/O here: the loop sleeps through the ``sleep`` it is given.
 
 from __future__ import annotations
 
-import enum
 import http.client
 from collections.abc import Callable
 from typing import Protocol, TypeVar
@@ -21,26 +21,12 @@ import requests
 import urllib3.exceptions
 from urllib3.util import Retry
 
+from tiktok_destination import facts
+from tiktok_destination.facts import Decision
 
-class Decision(enum.Enum):
-    SUCCESS = "success"
-    """Code 0: every event of the request arrived."""
-    RETRY = "retry"
-    """Transient trouble: try the same request again after a delay."""
-    SPLIT = "split"
-    """A parameter error rejected the whole batch: split it to find the offending events."""
-    CONFIG = "config"
-    """The token or its permissions are wrong: stop sending with these settings."""
-    FAIL = "fail"
-    """Not transient and not about single events: give up on this request."""
+__all__ = ["Decision", "backoff_delay", "decide", "retry_after_seconds", "retry_loop"]
 
 
-RETRY_CODES = frozenset({40100, 40132, 61000})
-"""TikTok body codes for throttling (5xxxx server-side codes are retried too)."""
-CONFIG_CODES = frozenset({40001, 40102, 40104, 40105})
-"""40001: no permission for this event source; 40102/40104/40105: the access token is refused."""
-SPLIT_CODES = frozenset({40000, 40002})
-"""Parameter errors: TikTok rejects the whole batch for one bad event."""
 RETRY_STATUSES = frozenset({408, 429})
 """HTTP statuses retried besides 5xx (501 Not Implemented excepted)."""
 CONFIG_STATUSES = frozenset({401, 403})
@@ -56,19 +42,6 @@ _TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
     ConnectionError,
     TimeoutError,
 )
-
-
-def decide_code(code: int) -> Decision:
-    """What a TikTok body ``code`` means."""
-    if code == 0:
-        return Decision.SUCCESS
-    if code in RETRY_CODES or 50000 <= code <= 59999:
-        return Decision.RETRY
-    if code in CONFIG_CODES:
-        return Decision.CONFIG
-    if code in SPLIT_CODES:
-        return Decision.SPLIT
-    return Decision.FAIL
 
 
 def decide(
@@ -91,11 +64,11 @@ def decide(
     if status is None:
         return Decision.FAIL
     if 200 <= status < 300:
-        return Decision.RETRY if body_code is None else decide_code(body_code)
+        return Decision.RETRY if body_code is None else facts.code(body_code).decision
     if status in RETRY_STATUSES or (500 <= status < 600 and status != 501):
         return Decision.RETRY
     if body_code is not None and body_code != 0:
-        return decide_code(body_code)
+        return facts.code(body_code).decision
     if status in CONFIG_STATUSES:
         return Decision.CONFIG
     return Decision.FAIL

@@ -22,10 +22,9 @@ from typing import IO, Any, cast
 
 from tqdm import tqdm
 
-from tiktok_destination import destination
-from tiktok_destination.delivery import group_key
+from tiktok_destination import batching, state
+from tiktok_destination.facts import NAME
 from tiktok_destination.records import NotJson, Record
-from tiktok_destination.settings import config_for
 
 Pending = list[tuple[int, dict[str, Any]]]
 MAX_WAIT_S = 2.0
@@ -102,7 +101,7 @@ class SendRun:
     ) -> None:
         self.hook = hook
         self.settings = settings
-        self.config = config_for(settings)
+        self.config = state.config_for(settings)
         self.outcomes_path = outcomes_path
         self.dry_run = dry_run
         self.out = sys.stdout if out is None else out
@@ -168,20 +167,24 @@ class SendRun:
             self._record(line, None, "invalid", event.message)
             return None
         outcome = self.hook.cdp_destination_transform(
-            destination="tiktok", event=event, settings=self.settings
+            destination=NAME, event=event, settings=self.settings
         )
         if outcome["status"] != "ok":
             self._record(line, None, outcome["status"], outcome.get("reason") or outcome["error"])
             return None
         self.counts["ok"] += 1
         payload = outcome["payload"]
-        key = group_key(payload)
+        key = batching.group_key(payload)
         group = self.groups.get(key)
         if group is None:
             group = self.groups[key] = []
             self.since[key] = time.monotonic()
         group.append((line, payload))
-        return key if len(group) >= self.config.batch_size else None
+        return (
+            key
+            if len(group) >= batching.request_size(key, self.config.delivery.batch_size)
+            else None
+        )
 
     def _flush_waiting(self) -> None:
         """Send the groups whose first event has waited ``MAX_WAIT_S``."""
@@ -196,19 +199,14 @@ class SendRun:
         self.in_flight = self.groups.pop(key)
         payloads = [payload for _line, payload in self.in_flight]
         if self.dry_run:
-            deliverer = destination.deliverer_for(self.config)
-            for body in deliverer.plan(payloads):
+            with state.deliverer_for(self.settings) as deliverer:
+                shown = deliverer.shown_requests(payloads)
+            for request in shown:
                 self.requests += 1
-                request = {
-                    "method": "POST",
-                    "url": self.config.api_url,
-                    "headers": {"Access-Token": "<redacted>", "Content-Type": "application/json"},
-                    "json": body,
-                }
                 self.out.write(json.dumps(request, ensure_ascii=False) + "\n")
         else:
             outcomes = self.hook.cdp_destination_send(
-                destination="tiktok", payloads=payloads, settings=self.settings
+                destination=NAME, payloads=payloads, settings=self.settings
             )
             with _uninterrupted():
                 for (line, payload), outcome in zip(self.in_flight, outcomes, strict=True):

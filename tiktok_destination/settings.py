@@ -1,7 +1,7 @@
-"""Settings: validate them (every problem at once, by key), fill defaults, compile them once.
+"""Settings: validate them (every problem at once, by key), fill defaults, compile them.
 
-``config_for`` is what the hooks call per event: it returns the compiled ``Config`` for a settings
-dict, validating and compiling only when it meets settings it has not seen.
+``compile_settings`` turns valid settings into a ``Config`` (with its ``DeliveryConfig``); the
+hooks get theirs from ``state.config_for``, which compiles each distinct settings only once.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 import copy
 import difflib
 import ipaddress
-import json
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cache
@@ -19,29 +19,15 @@ from urllib.parse import urlsplit
 from jsonschema import Draft202012Validator, ValidationError
 
 from tiktok_destination import resources
+from tiktok_destination.errors import SettingsError as SettingsError
 from tiktok_destination.expressions import Getter, compile_expression
-from tiktok_destination.mapping import (
-    BUILTIN_KEYS,
-    EVENT_SOURCES,
-    EVENT_TABLE,
-    FIELDS,
-    SOURCE_SETTING,
-    VIEW_CONTENT_OPTIONAL,
-    Scope,
-)
+from tiktok_destination.facts import SOURCE_SETTING, Scope
+from tiktok_destination.mapping import BUILTIN_KEYS, EVENT_TABLE, FIELDS, VIEW_CONTENT_OPTIONAL
 
 SCHEMA_FILE = "schemas/settings.schema.json"
 SECRET_KEYS = frozenset({"access_token"})
 TOKEN_ENV = "TIKTOK_ACCESS_TOKEN"
 _LONG_ENUM = 8  # longer enums are not listed in messages
-
-
-class SettingsError(ValueError):
-    """Settings that cannot be used; ``problems`` lists every one, each naming its key."""
-
-    def __init__(self, problems: list[str]) -> None:
-        super().__init__("invalid settings: " + "; ".join(problems))
-        self.problems = problems
 
 
 @cache
@@ -171,14 +157,62 @@ def validate(settings: object) -> list[str]:
     return problems + _cross_field_problems(settings)
 
 
-@dataclass(frozen=True, eq=False)
-class Config:
-    """Settings compiled for the transform and delivery. Its repr never shows the token.
+DELIVERY_KEYS = ("api_url", "batch_size", "timeout_s", "max_retries")
+"""The settings delivery reads besides the token; their defaults and bounds are the schema's."""
 
-    Compared and hashed by identity: one object per settings object seen.
+
+def _delivery_default(key: str) -> Any:
+    return schema()["properties"][key]["default"]
+
+
+@dataclass(frozen=True)
+class DeliveryConfig:
+    """What delivery needs from the settings. Its repr never shows the token.
+
+    Defaults and bounds are the settings schema's: a value the schema refuses raises
+    ``ValueError`` naming the key (never showing the value of ``access_token``).
     """
 
     access_token: str = field(repr=False)
+    api_url: str = _delivery_default("api_url")
+    batch_size: int = _delivery_default("batch_size")
+    timeout_s: float = _delivery_default("timeout_s")
+    max_retries: int = _delivery_default("max_retries")
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.access_token, str):
+            raise TypeError("access_token must be a string")
+        values = {key: getattr(self, key) for key in DELIVERY_KEYS}
+        problems = [
+            message
+            for error in _delivery_validator().iter_errors(values)
+            for message in _describe(error)
+        ]
+        problems += [
+            f"{key}: must be a finite number"
+            for key, value in values.items()
+            if isinstance(value, float) and not math.isfinite(value)
+        ]
+        if problems:
+            raise ValueError("; ".join(problems))
+
+
+@cache
+def _delivery_validator() -> Draft202012Validator:
+    properties = schema()["properties"]
+    return Draft202012Validator(
+        {"type": "object", "properties": {key: properties[key] for key in DELIVERY_KEYS}}
+    )
+
+
+@dataclass(frozen=True, eq=False)
+class Config:
+    """Settings compiled for the transform, with the delivery config. Its repr never shows the
+    token.
+
+    Compared and hashed by identity: equal settings share one (see ``state``).
+    """
+
     source_ids: dict[str, str]
     test_event_code: str | None
     event_names: dict[Scope, dict[str, str]]
@@ -188,10 +222,7 @@ class Config:
     autodiscover_event_source: bool
     lowercase_user_id: bool
     default_phone_region: str | None
-    api_url: str
-    batch_size: int
-    timeout_s: float
-    max_retries: int
+    delivery: DeliveryConfig
 
 
 def _event_names(settings: Mapping[str, Any]) -> dict[Scope, dict[str, str]]:
@@ -230,11 +261,8 @@ def compile_settings(settings: Mapping[str, Any]) -> Config:
         if spec.name in smart or spec.source
     }
     return Config(
-        access_token=full["access_token"],
         source_ids={
-            source: full[SOURCE_SETTING[source]]
-            for source in EVENT_SOURCES
-            if full.get(SOURCE_SETTING[source])
+            source: full[setting] for source, setting in SOURCE_SETTING.items() if full.get(setting)
         },
         test_event_code=full.get("test_event_code"),
         event_names=_event_names(full),
@@ -244,63 +272,5 @@ def compile_settings(settings: Mapping[str, Any]) -> Config:
         autodiscover_event_source=full["autodiscover_event_source"],
         lowercase_user_id=full["lowercase_user_id"],
         default_phone_region=full.get("default_phone_region"),
-        api_url=full["api_url"],
-        batch_size=full["batch_size"],
-        timeout_s=float(full["timeout_s"]),
-        max_retries=full["max_retries"],
+        delivery=DeliveryConfig(full["access_token"], **{key: full[key] for key in DELIVERY_KEYS}),
     )
-
-
-Compiled = Config | SettingsError
-
-
-def _bounded_put(entries: dict[Any, Any], key: Any, value: Any, size: int) -> None:
-    if key not in entries and len(entries) >= size:
-        entries.pop(next(iter(entries)))  # the oldest
-    entries[key] = value
-
-
-class _Cache:
-    """Compiled settings, found first by the settings object's identity (checked by equality
-    with a snapshot, so a mutated dict is recompiled), then by content: equal settings passed
-    as fresh dicts share one ``Config``, and so one deliverer and HTTP session."""
-
-    def __init__(self, size: int = 16) -> None:
-        self._size = size
-        self._by_id: dict[int, tuple[Any, Compiled]] = {}
-        self._by_content: dict[str, Compiled] = {}
-
-    def get(self, settings: Any) -> Config:
-        entry = self._by_id.get(id(settings))
-        if entry is None or entry[0] != settings:
-            entry = (copy.deepcopy(settings), self._by_content_of(settings))
-            _bounded_put(self._by_id, id(settings), entry, self._size)
-        if isinstance(entry[1], SettingsError):
-            raise entry[1]
-        return entry[1]
-
-    def _by_content_of(self, settings: Any) -> Compiled:
-        try:
-            content = json.dumps(settings, sort_keys=True)
-        except (TypeError, ValueError):
-            return _compile_or_error(settings)  # not JSON: never valid, not worth keeping
-        found = self._by_content.get(content)
-        if found is None:
-            found = _compile_or_error(settings)
-            _bounded_put(self._by_content, content, found, self._size)
-        return found
-
-
-def _compile_or_error(settings: Any) -> Compiled:
-    try:
-        return compile_settings(settings)
-    except SettingsError as error:
-        return error
-
-
-_cache = _Cache()
-
-
-def config_for(settings: Any) -> Config:
-    """The compiled ``Config`` for ``settings``; raises ``SettingsError`` when they are invalid."""
-    return _cache.get(settings)

@@ -12,16 +12,9 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
+from tiktok_destination.facts import CONTENT_TYPES, EVENT_SOURCES, SOURCE_SETTING, scope_of
 from tiktok_destination.identity import FieldProblem, build_user, custom_value
-from tiktok_destination.mapping import (
-    EVENT_SOURCES,
-    ITEM_CONTENT_TYPES,
-    SOURCE_SETTING,
-    TARGETS,
-    VIEW_CONTENT_OPTIONAL,
-    WEB_ONLY_FIELDS,
-    scope_of,
-)
+from tiktok_destination.mapping import TARGETS, VIEW_CONTENT_OPTIONAL, WEB_ONLY_FIELDS
 from tiktok_destination.outcomes import TransformOutcome, invalid, ok, skipped
 from tiktok_destination.settings import Config
 from tiktok_destination.values import (
@@ -120,7 +113,7 @@ def _keep_content_type(section: dict[str, Any], where: str, warnings: list[str])
     kind = section.get("content_type")
     if kind is None:
         return
-    if kind.strip().lower() in ITEM_CONTENT_TYPES:
+    if kind.strip().lower() in CONTENT_TYPES:
         section["content_type"] = kind.strip().lower()
     else:
         del section["content_type"]

@@ -13,6 +13,8 @@ from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from typing import Any
 
+from tiktok_destination.errors import BadValue as BadValue
+
 MILLISECONDS_FROM = 1e11
 """Epoch numbers at or above this are milliseconds (1e11 s is the year 5138)."""
 
@@ -23,10 +25,6 @@ _ISO_8601 = re.compile(
 )
 _LOCALE = re.compile(r"([A-Za-z]{2,3})(?:[-_]([A-Za-z]{4}))?(?:[-_]([A-Za-z]{2}|\d{3}))?")
 _CURRENCY = re.compile(r"[A-Za-z]{3}")
-
-
-class BadValue(ValueError):
-    """A value that cannot be sent; the message says why, without naming the field."""
 
 
 LARGEST_NUMBER = 1e15

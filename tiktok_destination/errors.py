@@ -1,0 +1,23 @@
+"""The plugin's exceptions, under one root. None of them ever leaves a hook.
+
+``FieldProblem`` (a field of one event cannot be sent) lives with the transform that raises it,
+and subclasses ``DestinationError`` too.
+"""
+
+from __future__ import annotations
+
+
+class DestinationError(Exception):
+    """Root of every exception this plugin raises on purpose."""
+
+
+class SettingsError(DestinationError, ValueError):
+    """Settings that cannot be used; ``problems`` lists every one, each naming its key."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("invalid settings: " + "; ".join(problems))
+        self.problems = problems
+
+
+class BadValue(DestinationError, ValueError):
+    """A value that cannot be sent; the message says why, without naming the field."""

@@ -1,0 +1,235 @@
+"""All the plugin's process state, in one place behind one lock.
+
+- **Compiled settings.** Each settings object the hooks meet is compiled once: found first by
+  the object's identity (checked against a snapshot, so a mutated dict is compiled again), then
+  by its JSON content, so that equal settings passed as fresh dicts share one ``Config``. Both
+  maps are LRU, bounded in entries (``MAX_TENANTS``) and in bytes (``MAX_BYTES``, counted as the
+  settings' JSON length): many tenants in rotation never fall off a cliff, and one huge
+  settings object is compiled but not kept.
+- **Deliverers.** Each kept ``Config`` gets one ``Deliverer`` (one HTTP session) on its first
+  send; when its entry is evicted, the session is closed as soon as no send is using it.
+- **Refused tokens.** A token TikTok refused is remembered by the SHA-256 of the token and the
+  endpoint (never the token itself, ``MAX_REFUSED`` of them): no deliverer, fresh or evicted and
+  made again, sends it there again.
+
+Every read and change happens under ``State._lock``; the network calls happen outside it.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import threading
+from collections import OrderedDict
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
+from typing import Any, Generic, TypeVar
+
+from tiktok_destination.delivery import Deliverer
+from tiktok_destination.errors import SettingsError
+from tiktok_destination.settings import Config, compile_settings
+
+MAX_TENANTS = 256
+"""Settings kept compiled (and deliverers kept open): one per tenant of a multi-tenant host."""
+MAX_BYTES = 16 * 2**20
+"""Most settings kept, in characters of JSON, per map (by identity, by content); the identity
+map holds a snapshot and the text of each entry, so the whole state stays within ~4 × this."""
+MAX_REFUSED = 4096
+"""Refused tokens remembered (32-byte digests)."""
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+class _Lru(Generic[K, V]):
+    """A map that forgets its least recently used entries beyond a count or a byte budget."""
+
+    def __init__(self, max_entries: int, max_bytes: int) -> None:
+        self._entries: OrderedDict[K, tuple[V, int]] = OrderedDict()
+        self._max_entries = max_entries
+        self._max_bytes = max_bytes
+        self.bytes = 0
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def get(self, key: K) -> V | None:
+        found = self._entries.get(key)
+        if found is None:
+            return None
+        self._entries.move_to_end(key)
+        return found[0]
+
+    def clear(self) -> list[V]:
+        """Forget every entry; what was there."""
+        values = [value for value, _size in self._entries.values()]
+        self._entries.clear()
+        self.bytes = 0
+        return values
+
+    def put(self, key: K, value: V, size: int) -> list[V]:
+        """Keep ``value`` (unless it alone is over the byte budget); what was evicted."""
+        evicted = [self._entries.pop(key)] if key in self._entries else []
+        self.bytes -= sum(entry[1] for entry in evicted)
+        if size > self._max_bytes:
+            return [entry[0] for entry in evicted] + [value]
+        self._entries[key] = (value, size)
+        self.bytes += size
+        while len(self._entries) > self._max_entries or self.bytes > self._max_bytes:
+            _key, oldest = self._entries.popitem(last=False)
+            self.bytes -= oldest[1]
+            evicted.append(oldest)
+        return [entry[0] for entry in evicted]
+
+
+class _Tenant:
+    """One distinct settings content: its compiled config (or problems) and its deliverer."""
+
+    def __init__(self, compiled: Config | SettingsError) -> None:
+        self.compiled = compiled
+        self.deliverer: Deliverer | None = None
+        self.users = 0
+        """Sends using ``deliverer`` right now."""
+        self.evicted = False
+
+    def config(self) -> Config:
+        if isinstance(self.compiled, SettingsError):
+            raise self.compiled
+        return self.compiled
+
+    def release(self) -> Deliverer | None:
+        """The deliverer to close once evicted and unused (it is then forgotten)."""
+        if not self.evicted or self.users or self.deliverer is None:
+            return None
+        deliverer, self.deliverer = self.deliverer, None
+        return deliverer
+
+
+def _compile(settings: Any) -> Config | SettingsError:
+    try:
+        return compile_settings(settings)
+    except SettingsError as error:
+        return error
+
+
+def _digest(token: str, api_url: str) -> bytes:
+    return hashlib.sha256(f"{api_url}\n{token}".encode("utf-8", "surrogatepass")).digest()
+
+
+class State:
+    """The compiled settings, deliverers and refused tokens of one process (see module doc)."""
+
+    def __init__(
+        self,
+        max_tenants: int = MAX_TENANTS,
+        max_bytes: int = MAX_BYTES,
+        max_refused: int = MAX_REFUSED,
+    ) -> None:
+        self._lock = threading.Lock()
+        self._by_id: _Lru[int, tuple[Any, str, _Tenant]] = _Lru(max_tenants, max_bytes)
+        """id(settings) -> (a snapshot to check it against, its JSON text, its tenant)."""
+        self._by_content: _Lru[str, _Tenant] = _Lru(max_tenants, max_bytes)
+        """The settings' JSON text (sorted keys) -> its tenant."""
+        self._refused: _Lru[bytes, str] = _Lru(max_refused, max_refused * 1024)
+        self.compilations = 0
+        """How many times settings were compiled (for tests and benchmarks)."""
+
+    def config_for(self, settings: Any) -> Config:
+        """The compiled ``Config`` for ``settings``; raises ``SettingsError`` when invalid."""
+        with self._lock:
+            tenant, to_close = self._tenant(settings)
+        _close(to_close)
+        return tenant.config()
+
+    @contextmanager
+    def deliverer_for(self, settings: Any) -> Iterator[Deliverer]:
+        """The ``Deliverer`` for ``settings``, held open while the ``with`` block runs.
+
+        Raises ``SettingsError`` when the settings are invalid.
+        """
+        with self._lock:
+            tenant, to_close = self._tenant(settings)
+            if tenant.deliverer is None and not isinstance(tenant.compiled, SettingsError):
+                tenant.deliverer = Deliverer(tenant.compiled.delivery, refused_tokens=self)
+            deliverer = tenant.deliverer
+            tenant.users += 1
+        try:
+            _close(to_close)
+            tenant.config()
+            assert deliverer is not None
+            yield deliverer
+        finally:
+            with self._lock:
+                tenant.users -= 1
+                unused = tenant.release()
+            _close([unused])
+
+    def refused(self, token: str, api_url: str) -> str | None:
+        """Why TikTok refused ``token`` at ``api_url``, or ``None``."""
+        with self._lock:
+            return self._refused.get(_digest(token, api_url))
+
+    def remember(self, token: str, api_url: str, message: str) -> None:
+        """Record that TikTok refused ``token`` at ``api_url`` (only a digest is kept)."""
+        with self._lock:
+            self._refused.put(_digest(token, api_url), message, len(message))
+
+    def close(self) -> None:
+        """Forget everything; close the sessions no send is using (the others when it ends)."""
+        with self._lock:
+            self._by_id.clear()
+            to_close = self._evict(self._by_content.clear())
+        _close(to_close)
+
+    def _tenant(self, settings: Any) -> tuple[_Tenant, list[Deliverer | None]]:
+        """Under the lock: the tenant for ``settings`` and the deliverers evictions freed."""
+        entry = self._by_id.get(id(settings))
+        if entry is not None and not entry[2].evicted and entry[0] == settings:
+            self._by_content.get(entry[1])  # now the most recently used there too
+            return entry[2], []
+        try:
+            content = json.dumps(settings, sort_keys=True)
+        except (TypeError, ValueError, RecursionError):  # not JSON: never valid, not kept
+            return self._compiled(settings, kept=False), []
+        tenant = self._by_content.get(content)
+        if tenant is not None:
+            evicted = []
+        else:
+            tenant = self._compiled(settings, kept=True)
+            evicted = self._by_content.put(content, tenant, len(content))
+        if tenant in evicted:  # too big to keep
+            return tenant, self._evict(evicted)
+        self._by_id.put(id(settings), (copy.deepcopy(settings), content, tenant), len(content))
+        return tenant, self._evict(evicted)
+
+    def _compiled(self, settings: Any, *, kept: bool) -> _Tenant:
+        self.compilations += 1
+        tenant = _Tenant(_compile(settings))
+        tenant.evicted = not kept
+        return tenant
+
+    @staticmethod
+    def _evict(tenants: list[_Tenant]) -> list[Deliverer | None]:
+        for tenant in tenants:
+            tenant.evicted = True
+        return [tenant.release() for tenant in tenants]
+
+
+def _close(deliverers: list[Deliverer | None]) -> None:
+    for deliverer in deliverers:
+        if deliverer is not None:
+            deliverer.close()
+
+
+_state = State()
+
+
+def config_for(settings: Any) -> Config:
+    """The compiled ``Config`` for ``settings`` (the process's state)."""
+    return _state.config_for(settings)
+
+
+def deliverer_for(settings: Any) -> AbstractContextManager[Deliverer]:
+    """The ``Deliverer`` for ``settings``, as a context manager (the process's state)."""
+    return _state.deliverer_for(settings)
