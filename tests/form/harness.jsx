@@ -8,11 +8,11 @@ import { SettingsForm, validator } from "./host.jsx";
 const root = createRoot(document.getElementById("app"));
 const form = createRef();
 let manifest = null;
-window.saved = [];
 
 // Renders the form for `settings` (replacing any form already shown).
 window.mount = (theManifest, settings) => {
   manifest = theManifest;
+  window.saved = [];
   flushSync(() => root.render(null));
   flushSync(() =>
     root.render(
