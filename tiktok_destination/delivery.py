@@ -230,7 +230,7 @@ class Deliverer:
         code = reply.outcome_code
         if reply.decision is Decision.SUCCESS:
             message = reply.message or "OK"
-            self._fill(outcomes, batch, "delivered", message, 0, reply.request_id)
+            self._fill(outcomes, batch, "delivered", message, reply.code, reply.request_id)
         elif reply.decision is Decision.SPLIT and n > 1:
             log.info("%s for a batch of %d events: splitting it", reply.problem, n)
             for half in batch.halves():

@@ -54,6 +54,23 @@ ATT_STATUSES: Final = ("AUTHORIZED", "DENIED", "NOT_DETERMINED", "RESTRICTED", "
 CONTENT_TYPES: Final = ("product", "product_group")
 """``content_type`` values: ids are SKUs, or item group ids."""
 
+STANDARD_EVENTS: Final = frozenset(
+    {
+        # Web: TikTok's help centre, current and older lists.
+        "AddPaymentInfo", "AddToCart", "AddToWishlist", "ApplicationApproval", "ClickButton",
+        "CompletePayment", "CompleteRegistration", "Contact", "CustomizeProduct", "Download",
+        "FindLocation", "InitiateCheckout", "Lead", "PlaceAnOrder", "Purchase", "Schedule",
+        "Search", "StartTrial", "SubmitApplication", "SubmitForm", "Subscribe", "ViewContent",
+        # App: TikTok's iOS SDK event constants and the app names of the event table.
+        "AchieveLevel", "Checkout", "CompleteTutorial", "CreateGroup", "CreateRole",
+        "GenerateLead", "InAppADClick", "InAppADImpr", "InstallApp", "JoinGroup", "LaunchAPP",
+        "LoanApplication", "LoanApproval", "LoanDisbursal", "Login", "Rate", "Registration",
+        "SpendCredits", "UnlockAchievement",
+    }
+)  # fmt: skip
+"""TikTok's standard event names (case-sensitive): the only ones offline events take. Every
+TikTok name of the event table (``mapping.EVENT_TABLE``) is one."""
+
 
 class Decision(enum.Enum):
     """What to do after one request."""
@@ -87,6 +104,8 @@ _REFUSED_TOKEN = (
 
 CODES: Final[dict[int, Code]] = {
     0: Code(Decision.SUCCESS),
+    # Partial success: delivered; the outcome keeps TikTok's code and message (what it left out).
+    20001: Code(Decision.SUCCESS),
     40000: Code(Decision.SPLIT),
     40001: Code(
         Decision.CONFIG,
@@ -95,11 +114,15 @@ CODES: Final[dict[int, Code]] = {
         "{source} source in TikTok Events Manager, or correct {setting}",
     ),
     40002: Code(Decision.SPLIT),
+    # Personal data sent unhashed: about one event's data, like 40002.
+    40062: Code(Decision.SPLIT),
     40100: Code(Decision.RETRY),
     40102: Code(Decision.CONFIG, _REFUSED_TOKEN, token_refused=True),
     40104: Code(Decision.CONFIG, _REFUSED_TOKEN, token_refused=True),
     40105: Code(Decision.CONFIG, _REFUSED_TOKEN, token_refused=True),
     40132: Code(Decision.RETRY),
+    # Maintenance: retried like the 5xxxx server-side codes.
+    60001: Code(Decision.RETRY),
     61000: Code(Decision.RETRY),
 }
 """TikTok body codes (README "Delivery"); 5xxxx server-side codes are ``SERVER_CODES``."""

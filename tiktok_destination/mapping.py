@@ -50,7 +50,7 @@ EVENT_TABLE: Final[tuple[EventRow, ...]] = (
     _web("submit_form", "Lead"),
     EventRow("generate_lead", "Lead", "GenerateLead"),
     _app("in_app_ad_click", "InAppADClick"),
-    _app("in_app_ad_impr", "InAppAdImpr"),
+    _app("in_app_ad_impr", "InAppADImpr"),
     _app("install_app", "InstallApp"),
     _app("join_group", "JoinGroup"),
     _app("launch_app", "LaunchAPP"),

@@ -21,7 +21,7 @@ from jsonschema import Draft202012Validator, ValidationError
 from tiktok_destination import resources
 from tiktok_destination.errors import SettingsError as SettingsError
 from tiktok_destination.expressions import Getter, compile_expression
-from tiktok_destination.facts import SOURCE_SETTING, Scope
+from tiktok_destination.facts import EVENT_SOURCES, SOURCE_SETTING, scope_of
 from tiktok_destination.mapping import BUILTIN_KEYS, EVENT_TABLE, FIELDS, VIEW_CONTENT_OPTIONAL
 
 SCHEMA_FILE = "schemas/settings.schema.json"
@@ -215,7 +215,8 @@ class Config:
 
     source_ids: dict[str, str]
     test_event_code: str | None
-    event_names: dict[Scope, dict[str, str]]
+    event_names: dict[str, dict[str, str]]
+    """CDP event name -> TikTok event name, by event source."""
     fields: dict[str, Getter]
     custom_event_properties: tuple[tuple[str, Getter], ...]
     custom_user_properties: tuple[tuple[str, Getter], ...]
@@ -225,22 +226,25 @@ class Config:
     delivery: DeliveryConfig
 
 
-def _event_names(settings: Mapping[str, Any]) -> dict[Scope, dict[str, str]]:
+def _event_names(settings: Mapping[str, Any]) -> dict[str, dict[str, str]]:
+    """The event-name table of each source: the built-in table, then ``event_mapping`` rows from
+    the least to the most specific (no source, then ``web`` for web, offline and crm, then the
+    exact source), each overriding the ones before."""
     view_content = set(settings["view_content_events"])
-    names: dict[Scope, dict[str, str]] = {"web": {}, "app": {}}
-    for row in EVENT_TABLE:
-        if row.event in VIEW_CONTENT_OPTIONAL and row.event not in view_content:
-            continue
-        if row.web:
-            names["web"][row.event] = row.web
-        if row.app:
-            names["app"][row.event] = row.app
-    for row in settings["event_mapping"]:
-        scopes: tuple[Scope, ...] = (
-            (row["event_source"],) if "event_source" in row else ("web", "app")
-        )
-        for scope in scopes:
-            names[scope][row["event"]] = row["tiktok_event"]
+    names: dict[str, dict[str, str]] = {}
+    for source in EVENT_SOURCES:
+        table = {
+            row.event: name
+            for row in EVENT_TABLE
+            if (name := getattr(row, scope_of(source)))
+            and (row.event not in VIEW_CONTENT_OPTIONAL or row.event in view_content)
+        }
+        covering = (None, "web", source) if scope_of(source) == "web" else (None, source)
+        for level in covering:
+            for row in settings["event_mapping"]:
+                if row.get("event_source") == level:
+                    table[row["event"]] = row["tiktok_event"]
+        names[source] = table
     return names
 
 

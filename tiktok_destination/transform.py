@@ -12,7 +12,13 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
-from tiktok_destination.facts import CONTENT_TYPES, EVENT_SOURCES, SOURCE_SETTING, scope_of
+from tiktok_destination.facts import (
+    CONTENT_TYPES,
+    EVENT_SOURCES,
+    SOURCE_SETTING,
+    STANDARD_EVENTS,
+    scope_of,
+)
 from tiktok_destination.identity import FieldProblem, build_user, custom_value
 from tiktok_destination.mapping import TARGETS, VIEW_CONTENT_OPTIONAL, WEB_ONLY_FIELDS
 from tiktok_destination.outcomes import TransformOutcome, invalid, ok, skipped
@@ -231,9 +237,14 @@ def transform(event: Any, config: Config, now: float) -> TransformOutcome:
         return invalid("event_name: missing, empty or not a string")
     warnings: list[str] = []
     source = event_source(event, config, warnings)
-    tiktok_event = config.event_names[scope_of(source)].get(name)
+    tiktok_event = config.event_names[source].get(name)
     if tiktok_event is None:
         return skipped(_unmapped_reason(name, source))
+    if source == "offline" and tiktok_event not in STANDARD_EVENTS:
+        return invalid(
+            f"event_mapping: offline events take TikTok's standard events only, and "
+            f"{tiktok_event!r} is not one; map {name!r} to a standard event for offline"
+        )
     source_id = config.source_ids.get(source)
     if source_id is None:
         return invalid(f"{SOURCE_SETTING[source]}: not set; it is needed to send {source} events")
@@ -249,7 +260,6 @@ def transform(event: Any, config: Config, now: float) -> TransformOutcome:
 
 
 def _unmapped_reason(name: str, source: str) -> str:
-    scope = scope_of(source)
     if name in VIEW_CONTENT_OPTIONAL:
         return (
             f"{name} is sent as ViewContent only when view_content_events lists it; "
@@ -257,6 +267,6 @@ def _unmapped_reason(name: str, source: str) -> str:
         )
     return (
         f"no TikTok event for {name!r} on {source} events; to send it, add "
-        f'{{"event": "{name}", "tiktok_event": "<TikTok event>", "event_source": "{scope}"}} '
+        f'{{"event": "{name}", "tiktok_event": "<TikTok event>", "event_source": "{source}"}} '
         "to event_mapping"
     )

@@ -1,0 +1,73 @@
+"""Event names by source (README "Event names"): the most specific ``event_mapping`` row wins,
+and offline events take TikTok's standard events only."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tiktok_destination.facts import EVENT_SOURCES, STANDARD_EVENTS
+from tiktok_destination.mapping import EVENT_TABLE
+from tiktok_destination.settings import compile_settings, validate
+
+BASE = {"access_token": "tok", "pixel_id": "P", "app_id": "A", "offline_event_set_id": "O"}
+
+
+def test_every_tiktok_name_of_the_table_is_standard() -> None:
+    names = {name for row in EVENT_TABLE for name in (row.web, row.app) if name}
+    assert names <= STANDARD_EVENTS
+    assert {"Purchase", "CompletePayment", "InAppADImpr"} <= STANDARD_EVENTS
+    assert "InAppAdImpr" not in STANDARD_EVENTS  # names are case-sensitive
+
+
+def _names(*rows: dict[str, str]) -> dict[str, str | None]:
+    config = compile_settings({**BASE, "event_mapping": list(rows)})
+    return {source: config.event_names[source].get("purchase") for source in EVENT_SOURCES}
+
+
+ANY = {"event": "purchase", "tiktok_event": "Any"}
+WEB = {"event": "purchase", "tiktok_event": "Web", "event_source": "web"}
+APP = {"event": "purchase", "tiktok_event": "App", "event_source": "app"}
+OFFLINE = {"event": "purchase", "tiktok_event": "Offline", "event_source": "offline"}
+CRM = {"event": "purchase", "tiktok_event": "Crm", "event_source": "crm"}
+BUILT_IN = {"web": "CompletePayment", "app": "Checkout", "offline": "CompletePayment"}
+
+
+@pytest.mark.parametrize(
+    ("rows", "expected"),
+    [
+        ((), {**BUILT_IN, "crm": "CompletePayment"}),
+        ((ANY,), {"web": "Any", "app": "Any", "offline": "Any", "crm": "Any"}),
+        ((WEB,), {"web": "Web", "app": "Checkout", "offline": "Web", "crm": "Web"}),
+        ((ANY, WEB), {"web": "Web", "app": "Any", "offline": "Web", "crm": "Web"}),
+        ((WEB, ANY), {"web": "Web", "app": "Any", "offline": "Web", "crm": "Web"}),
+        ((OFFLINE, WEB), {"web": "Web", "app": "Checkout", "offline": "Offline", "crm": "Web"}),
+        ((CRM,), {**BUILT_IN, "crm": "Crm"}),
+        ((APP, ANY), {"web": "Any", "app": "App", "offline": "Any", "crm": "Any"}),
+        (
+            (CRM, OFFLINE, APP, WEB, ANY),
+            {"web": "Web", "app": "App", "offline": "Offline", "crm": "Crm"},
+        ),
+    ],
+)
+def test_the_most_specific_row_wins(
+    rows: tuple[dict[str, str], ...], expected: dict[str, str]
+) -> None:
+    assert _names(*rows) == expected
+
+
+@pytest.mark.parametrize("source", ["web", "app", "offline", "crm"])
+def test_every_source_can_be_named_in_a_row(source: str) -> None:
+    assert validate({**BASE, "event_mapping": [{**ANY, "event_source": source}]}) == []
+
+
+def test_an_unknown_row_source_is_refused() -> None:
+    problems = validate({**BASE, "event_mapping": [{**ANY, "event_source": "tv"}]})
+    assert problems and problems[0].startswith("event_mapping[0].event_source")
+
+
+def test_the_same_event_twice_for_one_source_is_refused() -> None:
+    rows: list[dict[str, Any]] = [OFFLINE, {**OFFLINE, "tiktok_event": "Other"}, WEB]
+    problems = validate({**BASE, "event_mapping": rows})
+    assert any("event_mapping[1]" in problem for problem in problems)
