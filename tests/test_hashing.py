@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import random
+import subprocess
+import sys
 
 import phonenumbers
 import pytest
@@ -190,3 +193,43 @@ def test_fast_path_reads_numbers_as_people_write_them(
     text: str, region: str | None, e164: str
 ) -> None:
     assert phones.fast_e164(text, region) == e164
+
+
+RETAINED = """
+import gc, json, tracemalloc
+from tiktok_destination.destination import transform_event
+settings = {"access_token": "t", "pixel_id": "P", "default_phone_region": "FR"}
+tracemalloc.start()
+for n in range(300):
+    big = str(n) + "a" * 1_000_000
+    event = {
+        "event_name": "purchase",
+        "id": str(n),
+        "user": {"email": big + "@example.com", "id": big, "phone": big},
+        "context": {"device": {"language": big}},
+    }
+    transform_event(event, settings, 1.7e9)
+    del event, big
+gc.collect()
+print(json.dumps(tracemalloc.get_traced_memory()[0]))
+"""
+
+
+def test_caches_keep_no_long_personal_data() -> None:
+    """300 distinct 1 MB emails, ids, phones and languages: nothing of them stays in memory."""
+    done = subprocess.run(
+        [sys.executable, "-c", RETAINED], capture_output=True, text=True, timeout=120, check=True
+    )
+    retained = json.loads(done.stdout)
+    assert retained < 20 * 2**20, f"{retained / 2**20:.0f} MB kept (it was 600 MB)"
+
+
+def test_short_values_are_still_cached_and_long_ones_still_hashed() -> None:
+    long_email = "x" * 1000 + "@example.com"
+    assert hashing.hash_email(long_email) == hashing.sha256_hex(long_email)
+    hashing._cached_email_hash.cache_clear()
+    hashing.hash_email("john@example.com")
+    hashing.hash_email("john@example.com")
+    hashing.hash_email(long_email)
+    info = hashing._cached_email_hash.cache_info()
+    assert (info.hits, info.currsize) == (1, 1)

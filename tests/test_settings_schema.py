@@ -226,10 +226,3 @@ def test_the_schema_and_validate_settings_agree(value: dict[str, Any]) -> None:
         assert problems
     if not problems:
         settings.compile_settings(value)
-
-
-def test_a_problem_with_the_whole_settings_never_echoes_them() -> None:
-    stricter = Draft202012Validator({**SCHEMA, "maxProperties": 1})
-    (error,) = [e for e in stricter.iter_errors(MINIMAL) if e.validator == "maxProperties"]
-    (problem,) = settings._describe(error)
-    assert problem.startswith("settings: ") and TOKEN not in problem

@@ -21,10 +21,11 @@ from typing import Any, Literal, Protocol
 
 import requests
 
-from tiktok_destination import batching, facts
+from tiktok_destination import api_url, batching, bounded_http, facts
 from tiktok_destination.batching import Batch, Key
 from tiktok_destination.delivery_messages import config_problem, error_text, token_problem
 from tiktok_destination.outcomes import SendOutcome, send_outcome
+from tiktok_destination.quoting import SERVER_TEXT_CHARS, redact, server_text
 from tiktok_destination.retry import Decision, decide, retry_after_seconds, retry_loop
 from tiktok_destination.settings import DeliveryConfig
 
@@ -33,6 +34,10 @@ __all__ = ["Deliverer", "DeliveryConfig", "RefusedTokens"]
 log = logging.getLogger("tiktok_destination")
 
 NOT_A_PAYLOAD = "not a transform payload"
+SNIPPET_CHARS = 200
+"""Characters of an answer that is not TikTok's JSON quoted in a message."""
+REQUEST_ID_CHARS = 64
+"""Characters of TikTok's request_id kept (TikTok's are about 30)."""
 Status = Literal["delivered", "rejected", "failed"]
 
 
@@ -106,12 +111,15 @@ class Deliverer:
     ) -> None:
         self.config = config
         self._own_session = session is None
-        self._session = requests.Session() if session is None else session
+        self._session = bounded_http.new_session() if session is None else session
         self._sleep = sleep
         self._random = random
         self._refused_tokens = refused_tokens
         self._headers = facts.request_headers(config.access_token)
-        self._stopped = token_problem(config.access_token)
+        url_problem = api_url.problem(config.api_url)
+        self._stopped = token_problem(config.access_token) or (
+            f"api_url: {url_problem}" if url_problem else None
+        )
 
     @property
     def stopped(self) -> str | None:
@@ -262,40 +270,35 @@ class Deliverer:
         url = self.config.api_url
         log.debug("POST %s: %d events, %d bytes, attempt %d", url, n, len(data), attempt + 1)
         try:
-            response = self._session.post(
-                url,
-                data=data,
-                headers=self._headers,
-                timeout=self.config.timeout_s,
-                allow_redirects=False,  # a redirect would carry the token to another address
+            answer = bounded_http.post(
+                self._session, url, data, self._headers, self.config.timeout_s
             )
         except Exception as error:
             return _Reply(decide(None, None, error), error_text(error, self.config.timeout_s))
-        status = response.status_code
-        retry_after = retry_after_seconds(response.headers.get("Retry-After"))
-        try:
-            body = response.json()
-        except ValueError:
-            body = None
+        status = answer.status
+        retry_after = retry_after_seconds(answer.headers.get("Retry-After"))
+        body = answer.json()
         code = body.get("code") if isinstance(body, dict) else None
         if not isinstance(code, int) or isinstance(code, bool):
-            snippet = " ".join(response.text.split())[:200]
+            snippet = self._server_text(answer.text, SNIPPET_CHARS)
             kind = " with an answer that is not TikTok's JSON" if 200 <= status < 300 else ""
             problem = f"HTTP {status}{kind}" + (f" ({snippet})" if snippet else "")
-            return _Reply(
-                decide(status, None), self._redact(problem), status, None, "", None, retry_after
-            )
-        message = self._redact(str(body.get("message") or ""))[:1000]
+            return _Reply(decide(status, None), problem, status, None, "", None, retry_after)
+        message = self._server_text(str(body.get("message") or ""))
         request_id = body.get("request_id")
-        request_id = request_id if isinstance(request_id, str) else None
+        request_id = (
+            self._server_text(request_id, REQUEST_ID_CHARS) if isinstance(request_id, str) else None
+        )
         problem = f"TikTok code {code}" + (f": {message}" if message else "")
         if not 200 <= status < 300:
             problem = f"HTTP {status}, {problem}"
         return _Reply(decide(status, code), problem, status, code, message, request_id, retry_after)
 
     def _redact(self, text: str) -> str:
-        token = self.config.access_token
-        return text.replace(token, "<redacted>") if token else text
+        return redact(text, self.config.access_token)
+
+    def _server_text(self, text: str, limit: int = SERVER_TEXT_CHARS) -> str:
+        return server_text(text, self.config.access_token, limit)
 
     @staticmethod
     def _fill(

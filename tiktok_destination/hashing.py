@@ -23,8 +23,13 @@ def prehashed(value: str) -> str | None:
     return stripped.lower() if _SHA256_HEX.fullmatch(stripped) else None
 
 
-@lru_cache(maxsize=8192)
-def hash_email(value: str) -> str | None:
+CACHED_CHARS = 128
+"""Values up to this long are cached; longer ones are hashed every time, so that the caches hold
+little clear-text personal data and stay small in bytes (entries × this length)."""
+CACHE_ENTRIES = 8192
+
+
+def _email_hash(value: str) -> str | None:
     known = prehashed(value)
     if known is not None:
         return known
@@ -32,8 +37,7 @@ def hash_email(value: str) -> str | None:
     return sha256_hex(email) if email else None
 
 
-@lru_cache(maxsize=8192)
-def hash_external_id(value: str, lowercase: bool = True) -> str | None:
+def _external_id_hash(value: str, lowercase: bool) -> str | None:
     known = prehashed(value)
     if known is not None:
         return known
@@ -41,6 +45,24 @@ def hash_external_id(value: str, lowercase: bool = True) -> str | None:
     if lowercase:
         text = text.lower()
     return sha256_hex(text) if text else None
+
+
+_cached_email_hash = lru_cache(maxsize=CACHE_ENTRIES)(_email_hash)
+_cached_external_id_hash = lru_cache(maxsize=CACHE_ENTRIES)(_external_id_hash)
+
+
+def hash_email(value: str) -> str | None:
+    """Hash of the trimmed, lower-cased email; the value itself when already hashed."""
+    if len(value) > CACHED_CHARS:
+        return _email_hash(value)
+    return _cached_email_hash(value)
+
+
+def hash_external_id(value: str, lowercase: bool = True) -> str | None:
+    """Hash of the trimmed (and, by default, lower-cased) id; the value itself when hashed."""
+    if len(value) > CACHED_CHARS:
+        return _external_id_hash(value, lowercase)
+    return _cached_external_id_hash(value, lowercase)
 
 
 def to_e164(value: str, default_region: str | None) -> str | None:

@@ -24,6 +24,7 @@ from tiktok_destination.mapping import (
     TARGETS,
     URL_FALLBACKS,
 )
+from tiktok_destination.quoting import quote
 from tiktok_destination.settings import Config
 from tiktok_destination.values import BadValue, to_json_value, to_locale, to_string
 
@@ -144,7 +145,7 @@ def _att_status(value: str) -> str:
     """One of TikTok's ATT statuses, from any case and ``-`` or space separators."""
     status = value.strip().upper().replace(" ", "_").replace("-", "_")
     if status not in ATT_STATUSES:
-        raise BadValue(f"expected one of {', '.join(ATT_STATUSES)}, got {value!r}")
+        raise BadValue(f"expected one of {', '.join(ATT_STATUSES)}, got {quote(value)}")
     return status
 
 

@@ -8,17 +8,15 @@ from __future__ import annotations
 
 import copy
 import difflib
-import ipaddress
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any, cast
-from urllib.parse import urlsplit
 
 from jsonschema import Draft202012Validator, ValidationError
 
-from tiktok_destination import resources
+from tiktok_destination import api_url, resources
 from tiktok_destination.errors import SettingsError as SettingsError
 from tiktok_destination.expressions import Getter, compile_expression
 from tiktok_destination.facts import EVENT_SOURCES, SOURCE_SETTING, scope_of
@@ -102,26 +100,13 @@ def _describe(error: ValidationError) -> list[str]:
     return [f"{where}: {error.message}"]
 
 
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def _cross_field_problems(settings: Mapping[str, Any]) -> list[str]:
     problems = []
     url = settings.get("api_url")
     if isinstance(url, str):
-        try:
-            parts = urlsplit(url)
-        except ValueError:  # an unclosed [IPv6] host
-            problems.append("api_url: not a URL")
-        else:
-            if parts.scheme == "http" and not _is_loopback(parts.hostname or ""):
-                problems.append("api_url: must be https (plain http only to a loopback host)")
+        url_problem = api_url.problem(url)
+        if url_problem is not None:
+            problems.append(f"api_url: {url_problem}")
     seen: dict[tuple[str, str | None], int] = {}
     for index, row in enumerate(settings.get("event_mapping") or []):
         if isinstance(row, dict) and isinstance(row.get("event"), str):
@@ -145,16 +130,64 @@ def _cross_field_problems(settings: Mapping[str, Any]) -> list[str]:
     return problems
 
 
+MAX_SETTINGS_NESTING = 32
+"""Levels of objects and lists settings may have; deeper settings (or circular ones, which a
+Python host can pass) are refused before the schema validator, which would recurse, reads them."""
+
+
+MESSAGE_CHARS = 300
+"""A problem's message is cut to this length (a huge value is never repeated whole)."""
+
+
+def _nesting_problem(settings: Mapping[str, Any]) -> str | None:
+    """Where settings are nested too deep (or are circular), else ``None``."""
+    stack: list[tuple[Any, tuple[Any, ...]]] = [(settings, ())]
+    while stack:
+        node, path = stack.pop()
+        if isinstance(node, (Mapping, list)):
+            if len(path) >= MAX_SETTINGS_NESTING:
+                return f"{_where(path)}: nested more than {MAX_SETTINGS_NESTING} levels deep"
+            children = node.items() if isinstance(node, Mapping) else enumerate(node)
+            stack.extend((child, (*path, key)) for key, child in children)
+    return None
+
+
+def _non_finite_problems(node: Any, path: tuple[Any, ...] = ()) -> list[str]:
+    """Numbers that are not finite (NaN, infinity): JSON has none, and no setting takes them."""
+    if isinstance(node, float) and not math.isfinite(node):
+        return [f"{_where(path)}: must be a finite number"]
+    children = (
+        node.items()
+        if isinstance(node, Mapping)
+        else enumerate(node)
+        if isinstance(node, list)
+        else ()
+    )
+    return [
+        problem for key, child in children for problem in _non_finite_problems(child, (*path, key))
+    ]
+
+
+def _cut(message: str) -> str:
+    return message if len(message) <= MESSAGE_CHARS else message[: MESSAGE_CHARS - 1] + "…"
+
+
 def validate(settings: object) -> list[str]:
     """Every problem with ``settings``, each starting with its key; empty when they are valid."""
     if not isinstance(settings, Mapping):
         return [f"settings: expected an object, got {type(settings).__name__}"]
+    too_deep = _nesting_problem(settings)
+    if too_deep is not None:
+        return [_cut(too_deep)]
     problems = [
         message
         for error in sorted(_validator().iter_errors(dict(settings)), key=lambda e: list(e.path))
         for message in _describe(error)
     ]
-    return problems + _cross_field_problems(settings)
+    return [
+        _cut(problem)
+        for problem in _non_finite_problems(settings) + problems + _cross_field_problems(settings)
+    ]
 
 
 DELIVERY_KEYS = ("api_url", "batch_size", "timeout_s", "max_retries")

@@ -22,6 +22,7 @@ from tiktok_destination.facts import (
 from tiktok_destination.identity import FieldProblem, build_user, custom_value
 from tiktok_destination.mapping import TARGETS, VIEW_CONTENT_OPTIONAL, WEB_ONLY_FIELDS
 from tiktok_destination.outcomes import TransformOutcome, invalid, ok, skipped
+from tiktok_destination.quoting import quote
 from tiktok_destination.settings import Config
 from tiktok_destination.values import (
     BadValue,
@@ -84,7 +85,9 @@ def event_source(event: dict[str, Any], config: Config, warnings: list[str]) -> 
         source = value.strip().lower() if isinstance(value, str) else None
         if source in EVENT_SOURCES:
             return source
-        warnings.append(f"event_source: ignored {value!r}, not one of {', '.join(EVENT_SOURCES)}")
+        warnings.append(
+            f"event_source: ignored {quote(value)}, not one of {', '.join(EVENT_SOURCES)}"
+        )
     if config.autodiscover_event_source:
         experience = config.fields.get("experience_type")
         kind = experience(event) if experience else None
@@ -123,7 +126,7 @@ def _keep_content_type(section: dict[str, Any], where: str, warnings: list[str])
         section["content_type"] = kind.strip().lower()
     else:
         del section["content_type"]
-        warnings.append(f"{where}: left out {kind!r}, TikTok takes product or product_group")
+        warnings.append(f"{where}: left out {quote(kind)}, TikTok takes product or product_group")
 
 
 def _contents(items: list[Any], config: Config, warnings: list[str]) -> list[dict[str, Any]]:
@@ -172,7 +175,10 @@ def build_properties(
         if "value" not in properties:
             computed = _items_value(contents)
             if computed is not None:
-                properties["value"] = computed
+                try:
+                    properties["value"] = to_number(computed)
+                except BadValue as problem:
+                    raise FieldProblem(f"value: computed from item_list: {problem}") from None
     if "value" in properties and "currency" not in properties:
         warnings.append("currency: missing; TikTok needs it with value to report revenue")
     for name, getter in config.custom_event_properties:
@@ -263,10 +269,11 @@ def _unmapped_reason(name: str, source: str) -> str:
     if name in VIEW_CONTENT_OPTIONAL:
         return (
             f"{name} is sent as ViewContent only when view_content_events lists it; "
-            f"add {name!r} there or map it in event_mapping"
+            f"add {quote(name)} there or map it in event_mapping"
         )
+    shown = json.dumps(name, ensure_ascii=False) if quote(name) == repr(name) else '"<name>"'
     return (
-        f"no TikTok event for {name!r} on {source} events; to send it, add "
-        f'{{"event": "{name}", "tiktok_event": "<TikTok event>", "event_source": "{source}"}} '
+        f"no TikTok event for {quote(name)} on {source} events; to send it, add "
+        f'{{"event": {shown}, "tiktok_event": "<TikTok event>", "event_source": "{source}"}} '
         "to event_mapping"
     )

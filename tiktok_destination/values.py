@@ -14,6 +14,7 @@ from functools import lru_cache
 from typing import Any
 
 from tiktok_destination.errors import BadValue as BadValue
+from tiktok_destination.quoting import quote
 
 MILLISECONDS_FROM = 1e11
 """Epoch numbers at or above this are milliseconds (1e11 s is the year 5138)."""
@@ -21,43 +22,43 @@ MILLISECONDS_FROM = 1e11
 _ISO_8601 = re.compile(
     r"(\d{4})-(\d{2})-(\d{2})"
     r"(?:[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?)?"
-    r"\s*(Z|z|[+-]\d{2}(?::?\d{2})?)?"
+    r"\s*(Z|z|[+-]\d{2}(?::?\d{2})?)?",
+    re.ASCII,  # ASCII digits only: TikTok reads no others
 )
-_LOCALE = re.compile(r"([A-Za-z]{2,3})(?:[-_]([A-Za-z]{4}))?(?:[-_]([A-Za-z]{2}|\d{3}))?")
+_LOCALE = re.compile(r"([A-Za-z]{2,3})(?:[-_]([A-Za-z]{4}))?(?:[-_]([A-Za-z]{2}|[0-9]{3}))?")
 _CURRENCY = re.compile(r"[A-Za-z]{3}")
 
 
 LARGEST_NUMBER = 1e15
 """Bigger numbers are no price, quantity, value or time: they are refused, not sent."""
 LONGEST_ID_DIGITS = 40
-
-
-def _describe(value: Any) -> str:
-    if isinstance(value, int) and abs(value) >= 10**LONGEST_ID_DIGITS:
-        return f"a {value.bit_length()}-bit integer"
-    text = repr(value)
-    return text if len(text) <= 40 else text[:37] + "..."
+MAX_NESTING = 32
+"""Levels of objects and lists a custom property's value may have (deeper is no event data)."""
+MAX_JSON_NODES = 100_000
+"""Values (leaves, objects and lists) one custom property's value may hold."""
+LONGEST_LOCALE = 64
+"""Longer language strings are no language tag (and are never cached)."""
 
 
 def to_number(value: Any) -> float | int:
     """A finite number from a number or a numeric string."""
     if isinstance(value, bool):
-        raise BadValue(f"expected a number, got {_describe(value)}")
+        raise BadValue(f"expected a number, got {quote(value)}")
     if isinstance(value, (int, float)):
         number: float | int = value
     elif isinstance(value, str):
         try:
             number = float(value.strip())
         except ValueError:
-            raise BadValue(f"expected a number, got {_describe(value)}") from None
+            raise BadValue(f"expected a number, got {quote(value)}") from None
         if number.is_integer() and abs(number) < 2**53:
             number = int(number)
     else:
-        raise BadValue(f"expected a number, got {_describe(value)}")
+        raise BadValue(f"expected a number, got {quote(value)}")
     if isinstance(number, float) and not math.isfinite(number):
-        raise BadValue(f"expected a finite number, got {_describe(value)}")
+        raise BadValue(f"expected a finite number, got {quote(value)}")
     if abs(number) >= LARGEST_NUMBER:
-        raise BadValue(f"number too large: {_describe(value)}")
+        raise BadValue(f"number too large: {quote(value)}")
     return number
 
 
@@ -65,7 +66,7 @@ def to_count(value: Any) -> int:
     """A whole number ≥ 0 (``2``, ``2.0`` or ``"2"``)."""
     number = to_number(value)
     if number < 0 or (isinstance(number, float) and not number.is_integer()):
-        raise BadValue(f"expected a whole number of at least 0, got {_describe(value)}")
+        raise BadValue(f"expected a whole number of at least 0, got {quote(value)}")
     return int(number)
 
 
@@ -81,24 +82,34 @@ def to_string(value: Any) -> str:
         return str(value)
     if isinstance(value, float) and math.isfinite(value):
         return str(int(value)) if value.is_integer() else repr(value)
-    raise BadValue(f"expected a string, got {_describe(value)}")
+    raise BadValue(f"expected a string, got {quote(value)}")
 
 
 def to_json_value(value: Any) -> Any:
-    """``value`` itself when it is plain JSON TikTok can read (no NaN or infinity inside)."""
-    stack = [value]
+    """``value`` itself when it is plain JSON TikTok can read: no NaN or infinity, string keys,
+    at most ``MAX_NESTING`` levels deep (so a circular value is refused, not walked forever) and
+    at most ``MAX_JSON_NODES`` values in all."""
+    stack = [(value, 1)]
+    count = 0
     while stack:
-        node = stack.pop()
+        node, depth = stack.pop()
+        count += 1
+        if count > MAX_JSON_NODES:
+            raise BadValue(f"more than {MAX_JSON_NODES} values inside")
         if isinstance(node, float) and not math.isfinite(node):
-            raise BadValue(f"expected a finite number, got {node!r}")
-        if isinstance(node, int) and abs(node) >= 2**63:
-            raise BadValue(f"number too large: {_describe(node)}")
+            raise BadValue(f"expected a finite number, got {quote(node)}")
+        if isinstance(node, int) and not isinstance(node, bool) and abs(node) >= 2**63:
+            raise BadValue(f"number too large: {quote(node)}")
+        if isinstance(node, (dict, list)) and depth > MAX_NESTING:
+            raise BadValue(f"nested more than {MAX_NESTING} levels deep, or circular")
         if isinstance(node, dict):
-            stack.extend(node.values())
+            if not all(isinstance(key, str) for key in node):
+                raise BadValue("expected JSON data, got an object key that is not a string")
+            stack.extend((child, depth + 1) for child in node.values())
         elif isinstance(node, list):
-            stack.extend(node)
+            stack.extend((child, depth + 1) for child in node)
         elif not (node is None or isinstance(node, (str, int, float))):
-            raise BadValue(f"expected JSON data, got {type(node).__name__}")
+            raise BadValue(f"expected JSON data, got {quote(node)}")
     return value
 
 
@@ -107,14 +118,14 @@ def to_bool(value: Any) -> bool:
         return value
     if isinstance(value, str) and value.strip().lower() in ("true", "false"):
         return value.strip().lower() == "true"
-    raise BadValue(f"expected true or false, got {_describe(value)}")
+    raise BadValue(f"expected true or false, got {quote(value)}")
 
 
 def _parse_iso(text: str) -> int:
     """Whole epoch seconds of an ISO 8601 date-time (UTC when it names no zone)."""
     match = _ISO_8601.fullmatch(text.strip())
     if match is None:
-        raise BadValue(f"expected epoch seconds, milliseconds or ISO 8601, got {_describe(text)}")
+        raise BadValue(f"expected epoch seconds, milliseconds or ISO 8601, got {quote(text)}")
     year, month, day, hour, minute, second, _fraction, zone = match.groups()
     try:
         moment = datetime(
@@ -127,7 +138,7 @@ def _parse_iso(text: str) -> int:
             tzinfo=timezone.utc,
         )
     except ValueError as error:
-        raise BadValue(f"not a real date: {_describe(text)} ({error})") from None
+        raise BadValue(f"not a real date: {quote(text)} ({error})") from None
     seconds = int(moment.timestamp())  # the fraction of a second is truncated away
     if zone and zone not in ("Z", "z"):
         sign = -1 if zone[0] == "-" else 1
@@ -141,7 +152,7 @@ def _epoch_number(value: Any) -> Decimal | float | int:
     if isinstance(value, str):
         number = Decimal(value.strip())
         if not number.is_finite():
-            raise BadValue(f"expected a finite number, got {_describe(value)}")
+            raise BadValue(f"expected a finite number, got {quote(value)}")
         return number
     return to_number(value)
 
@@ -154,7 +165,7 @@ def to_epoch_seconds(value: Any) -> int:
         return _checked_seconds(_parse_iso(value), value)
     except BadValue:
         raise BadValue(
-            f"expected epoch seconds, milliseconds or ISO 8601, got {_describe(value)}"
+            f"expected epoch seconds, milliseconds or ISO 8601, got {quote(value)}"
         ) from None
     if number >= MILLISECONDS_FROM:
         number = number / 1000
@@ -163,13 +174,16 @@ def to_epoch_seconds(value: Any) -> int:
 
 def _checked_seconds(seconds: Decimal | float | int, given: Any) -> int:
     if not 1 <= seconds < MILLISECONDS_FROM:
-        raise BadValue(f"not a usable time: {_describe(given)}")
+        raise BadValue(f"not a usable time: {quote(given)}")
     return int(seconds)
 
 
 def to_locale(value: Any) -> str:
     """BCP 47 from ``fr``, ``fr_FR``, ``fr-fr``, ``zh_Hant_TW``... (``fr_FR`` → ``fr-FR``)."""
-    return _locale(to_string(value).strip())
+    text = to_string(value).strip()
+    if len(text) > LONGEST_LOCALE:
+        raise BadValue(f"expected a language tag like fr-FR, got {quote(text)}")
+    return _locale(text)
 
 
 @lru_cache(maxsize=1024)
@@ -177,7 +191,7 @@ def _locale(text: str) -> str:
     """BCP 47 for a language string; few distinct ones come by, so cached."""
     match = _LOCALE.fullmatch(text.split(".")[0].split("@")[0])
     if match is None:
-        raise BadValue(f"expected a language tag like fr-FR, got {_describe(text)}")
+        raise BadValue(f"expected a language tag like fr-FR, got {quote(text)}")
     language, script, region = match.groups()
     parts = [language.lower()]
     if script:
@@ -190,5 +204,5 @@ def _locale(text: str) -> str:
 def to_currency(value: Any) -> str:
     """An ISO 4217 code, upper case."""
     if not isinstance(value, str) or not _CURRENCY.fullmatch(value.strip()):
-        raise BadValue(f"expected an ISO 4217 code like EUR, got {_describe(value)}")
+        raise BadValue(f"expected an ISO 4217 code like EUR, got {quote(value)}")
     return value.strip().upper()

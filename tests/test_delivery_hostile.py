@@ -1,0 +1,136 @@
+"""Delivery against hostile or broken servers on loopback: the token never leaks, answers are
+bounded, nothing hangs, and the token only ever goes where the api_url rule allows."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from helpers import TOKEN
+from hostile_server import HostileServer, Piece, Request, head, json_answer, tiktok_ok
+from tiktok_server import payload
+
+from tiktok_destination.delivery import Deliverer, DeliveryConfig
+from tiktok_destination.outcomes import SendOutcome
+
+PAYLOADS = [payload(f"e{n}") for n in range(3)]
+
+
+def send(server: HostileServer, **config: Any) -> list[SendOutcome]:
+    settings = {"access_token": TOKEN, "api_url": server.url, "max_retries": 0, **config}
+    with Deliverer(DeliveryConfig(**settings), sleep=lambda _s: None) as deliverer:
+        return deliverer.send(PAYLOADS)
+
+
+def token_pieces(text: str, shortest: int = 6) -> list[str]:
+    """Pieces of the token (``shortest`` characters or more, any case) found in ``text``."""
+    low, token = text.lower(), TOKEN.lower()
+    return [
+        token[start : start + shortest]
+        for start in range(len(token) - shortest + 1)
+        if token[start : start + shortest] in low
+    ]
+
+
+def echo_at_the_cut(request: Request) -> Iterator[Piece]:
+    """A 502 page that echoes the token just where a 200-character excerpt would cut it."""
+    page = ("x" * 180 + request.header("Access-Token") + " and more").encode()
+    yield head(502, Content_Length=len(page)) + page
+
+
+def echo_in_every_case(request: Request) -> Iterator[Piece]:
+    token = request.header("Access-Token")
+    yield json_answer(
+        {
+            "code": 40002,
+            "message": f"bad token {token.upper()} / {token.lower()} / {token[:10]}\n{token[10:]}",
+            "request_id": f"id-{token}",
+        }
+    )
+
+
+@pytest.mark.parametrize("answer", [echo_at_the_cut, echo_in_every_case])
+def test_an_echoed_token_never_reaches_outcomes_or_logs(
+    answer: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    with HostileServer(answer) as server:
+        outcomes = send(server)
+    assert server.requests, "the server was asked"
+    text = json.dumps(outcomes) + caplog.text
+    assert "<redacted>" in json.dumps(outcomes)
+    assert token_pieces(text) == []
+
+
+def test_a_huge_request_id_and_message_are_bounded() -> None:
+    document = {"code": 0, "message": "OK " * 50_000, "request_id": "r" * 100_000}
+    with HostileServer(lambda request: iter([json_answer(document)])) as server:
+        outcomes = send(server)
+    assert [outcome["status"] for outcome in outcomes] == ["delivered"] * 3
+    for outcome in outcomes:
+        assert len(outcome["request_id"] or "") <= 64
+        assert len(outcome["message"]) <= 300
+    assert len(json.dumps(outcomes)) < 2000  # it was 300 KB: the id copied into every record
+
+
+def test_a_deeply_nested_answer_is_a_bad_answer_retried() -> None:
+    nested = b"[" * 100_000 + b"]" * 100_000
+    with HostileServer(lambda request: iter([json_answer(nested)])) as server:
+        outcomes = send(server, max_retries=2)
+    assert len(server.requests) == 3  # retried like any answer that is not TikTok's JSON
+    assert outcomes[0]["status"] == "failed"
+    assert "not TikTok's JSON" in outcomes[0]["message"]
+    assert "RecursionError" not in outcomes[0]["message"]
+
+
+def test_a_trickling_server_holds_a_send_no_longer_than_its_timeouts() -> None:
+    def trickle(request: Request) -> Iterator[Piece]:
+        for byte in tiktok_ok():
+            yield bytes([byte])
+            yield 0.1
+
+    with HostileServer(trickle) as server:
+        started = time.monotonic()
+        outcomes = send(server, timeout_s=0.5, max_retries=1)
+        took = time.monotonic() - started
+    assert len(server.requests) == 2
+    assert outcomes[0]["status"] == "failed"
+    assert "no answer within 0.5 s" in outcomes[0]["message"]
+    assert took < 3.0, f"two attempts of 0.5 s took {took:.1f} s"
+
+
+def test_an_endless_answer_is_cut_and_retried() -> None:
+    def endless(request: Request) -> Iterator[Piece]:
+        yield head(200, Transfer_Encoding="chunked")
+        while True:
+            yield b"10000\r\n" + b"{" * 0x10000 + b"\r\n"
+
+    with HostileServer(endless) as server:
+        started = time.monotonic()
+        outcomes = send(server, max_retries=1)
+    assert time.monotonic() - started < 5.0
+    assert outcomes[0]["status"] == "failed" and len(server.requests) == 2
+    assert len(outcomes[0]["message"]) < 400
+
+
+@pytest.mark.parametrize(
+    ("url", "problem"),
+    [
+        ("http://user:pw@127.0.0.1:{port}/x", "user name or password"),
+        ("http://evil.example:{port}\\@127.0.0.1/x", "backslash"),
+        ("http://example.com:{port}/x", "https"),
+        ("http://0.0.0.0:{port}/x", "https"),  # reaches this machine, but not as loopback
+    ],
+)
+def test_the_token_goes_only_where_the_api_url_rule_allows(url: str, problem: str) -> None:
+    """A ``DeliveryConfig`` made by hand skips settings validation: delivery checks again."""
+    with HostileServer(lambda request: iter([tiktok_ok()])) as server:
+        outcomes = send(server, api_url=url.format(port=server.port))
+    assert server.requests == []
+    assert {outcome["status"] for outcome in outcomes} == {"failed"}
+    assert problem in outcomes[0]["message"] and "api_url" in outcomes[0]["message"]
+    assert "pw" not in outcomes[0]["message"]

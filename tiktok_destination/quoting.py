@@ -1,0 +1,85 @@
+"""How a value is quoted in a message: a short excerpt that never carries personal data or secrets.
+
+Hosts log outcomes, warnings and errors, so every message that shows a value shows it through
+``quote`` (values from events) or ``server_text`` (text from an HTTP answer). ``quote`` keeps at
+most ``QUOTE_CHARS`` characters, replaces anything around an ``@`` (an email) and the digits of a
+run holding ``PHONE_DIGITS`` or more (a phone number) by ``#``, and never prints a huge integer.
+``server_text`` removes the access token in any letter case *before* it cuts, so a cut can never
+leave part of a token behind.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Any
+
+QUOTE_CHARS = 24
+"""Characters of a value shown in a message; longer values are cut and their length given."""
+PHONE_DIGITS = 6
+"""A run of this many digits (with spaces, dots, dashes, brackets or ``+`` between) is masked."""
+LONGEST_PRINTED_INT = 10**40
+"""Integers this big are described by their size, not printed (``str`` of a huge int is slow)."""
+SERVER_TEXT_CHARS = 300
+"""Characters of a server's answer kept in a message."""
+REDACTED = "<redacted>"
+
+_EMAIL_LIKE = re.compile(r"[^\s'\"<>,;]*@[^\s'\"<>,;]*")
+_DIGIT_RUN = re.compile(r"\+?[0-9](?:[0-9 ().+/-]*[0-9])?")
+_SEARCHED = QUOTE_CHARS + 64
+"""Characters past the cut still searched, so a phone or email crossing the cut is masked."""
+
+
+def _mask_digits(match: re.Match[str]) -> str:
+    run = match.group(0)
+    if sum(char.isdigit() for char in run) < PHONE_DIGITS:
+        return run
+    return "".join("#" if char.isdigit() else char for char in run)
+
+
+def mask_personal_data(text: str) -> str:
+    """``text`` with email-like words and phone-like digit runs masked."""
+    return _DIGIT_RUN.sub(_mask_digits, _EMAIL_LIKE.sub("<email>", text))
+
+
+def _excerpt(text: str) -> str:
+    if len(text) <= QUOTE_CHARS:
+        return repr(mask_personal_data(text))
+    shown = mask_personal_data(text[:_SEARCHED])[:QUOTE_CHARS]
+    return f"{shown!r}… ({len(text)} characters)"
+
+
+def quote(value: Any) -> str:
+    """A short description of ``value`` for a message, free of personal data."""
+    if value is None or isinstance(value, bool):
+        return repr(value)
+    if isinstance(value, int):
+        if abs(value) >= LONGEST_PRINTED_INT:
+            return f"a {value.bit_length()}-bit integer"
+        digits = str(abs(value))
+        return str(value) if len(digits) < PHONE_DIGITS else f"a {len(digits)}-digit integer"
+    if isinstance(value, float):
+        return repr(value) if not math.isfinite(value) else mask_personal_data(repr(value))
+    if isinstance(value, str):
+        return _excerpt(value)
+    if isinstance(value, dict):
+        return "an object"
+    if isinstance(value, list):
+        return "a list"
+    return f"a {type(value).__name__}"
+
+
+def redact(text: str, secret: str) -> str:
+    """``text`` with every occurrence of ``secret`` replaced, in any letter case and even with
+    whitespace inside it."""
+    if not secret:
+        return text
+    pattern = r"\s*".join(re.escape(char) for char in secret)
+    return re.sub(pattern, REDACTED, text, flags=re.IGNORECASE)
+
+
+def server_text(text: str, secret: str, limit: int = SERVER_TEXT_CHARS) -> str:
+    """Text from a server's answer, for a message: the secret removed from the whole text first,
+    then whitespace tidied and the text cut to ``limit`` characters."""
+    tidy = " ".join(redact(text, secret).split())
+    return tidy if len(tidy) <= limit else tidy[: limit - 1] + "…"
