@@ -152,3 +152,14 @@ def test_ttclid_from_the_url_reads_like_the_standard_library(url: str) -> None:
 )
 def test_cookie_value(header: Any, value: str | None) -> None:
     assert cookie_value(header, "_ttp") == value
+
+
+@pytest.mark.parametrize("code", ["EUR", "usd", " kwd ", "BGN", "TZS", "VES", "ZAR"])
+def test_currencies_tiktok_supports(code: str) -> None:
+    assert to_currency(code) == code.strip().upper()
+
+
+@pytest.mark.parametrize("code", ["XYZ", "BTC", "XAU", "ISO", "euros", "", 978, None])
+def test_currencies_tiktok_does_not_support_are_refused(code: object) -> None:
+    with pytest.raises(BadValue, match="currency TikTok supports"):
+        to_currency(code)

@@ -71,6 +71,18 @@ STANDARD_EVENTS: Final = frozenset(
 """TikTok's standard event names (case-sensitive): the only ones offline events take. Every
 TikTok name of the event table (``mapping.EVENT_TABLE``) is one."""
 
+CURRENCIES: Final = frozenset(
+    {
+        "AED", "ARS", "AUD", "BDT", "BGN", "BHD", "BIF", "BOB", "BRL", "CAD", "CHF", "CLP", "CNY",
+        "COP", "CRC", "CZK", "DKK", "DZD", "EGP", "EUR", "GBP", "GTQ", "HKD", "HNL", "HUF", "IDR",
+        "ILS", "INR", "IQD", "ISK", "JOD", "JPY", "KES", "KHR", "KRW", "KWD", "KZT", "LBP", "MAD",
+        "MOP", "MXN", "MYR", "NGN", "NIO", "NOK", "NZD", "OMR", "PEN", "PHP", "PKR", "PLN", "PYG",
+        "QAR", "RON", "RUB", "SAR", "SEK", "SGD", "THB", "TRY", "TWD", "TZS", "UAH", "USD", "VES",
+        "VND", "ZAR",
+    }
+)  # fmt: skip
+"""The ISO 4217 currencies TikTok supports: the 67 codes of its iOS SDK (TikTokConstants.m)."""
+
 
 class Decision(enum.Enum):
     """What to do after one request."""

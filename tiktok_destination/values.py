@@ -13,6 +13,7 @@ from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from typing import Any
 
+from tiktok_destination import facts
 from tiktok_destination.errors import BadValue as BadValue
 from tiktok_destination.quoting import quote
 
@@ -26,7 +27,6 @@ _ISO_8601 = re.compile(
     re.ASCII,  # ASCII digits only: TikTok reads no others
 )
 _LOCALE = re.compile(r"([A-Za-z]{2,3})(?:[-_]([A-Za-z]{4}))?(?:[-_]([A-Za-z]{2}|[0-9]{3}))?")
-_CURRENCY = re.compile(r"[A-Za-z]{3}")
 
 
 LARGEST_NUMBER = 1e15
@@ -202,7 +202,10 @@ def _locale(text: str) -> str:
 
 
 def to_currency(value: Any) -> str:
-    """An ISO 4217 code, upper case."""
-    if not isinstance(value, str) or not _CURRENCY.fullmatch(value.strip()):
-        raise BadValue(f"expected an ISO 4217 code like EUR, got {quote(value)}")
-    return value.strip().upper()
+    """An ISO 4217 code TikTok supports, upper case."""
+    code = value.strip().upper() if isinstance(value, str) else None
+    if code is None or code not in facts.CURRENCIES:
+        raise BadValue(
+            f"expected a currency TikTok supports (ISO 4217, like EUR), got {quote(value)}"
+        )
+    return code
