@@ -3,16 +3,36 @@
 from __future__ import annotations
 
 import json
+import threading
 from typing import Any
 
 import redis
 from helpers import TOKEN
-from tiktok_server import FakeTikTok
+from tiktok_server import FakeTikTok, Fault, SeenRequest
 
 from tiktok_destination.finishing import dead_stream, outcomes_stream
+from tiktok_destination.metrics import WorkerMetrics
+from tiktok_destination.state import config_for
 from tiktok_destination.streams import DEFAULT_GROUP, EVENT_FIELD
+from tiktok_destination.worker import Options, Worker
 
 STREAM = "test:events"
+RUN_TIMEOUT_S = 30.0
+
+
+class DistantTikTok(FakeTikTok):
+    """The fake TikTok answering every request ``latency_s`` late, requests waiting side by side."""
+
+    def __init__(self, token: str, latency_s: float) -> None:
+        super().__init__(token)
+        self.latency_s = latency_s
+
+    def _arrived(
+        self, timing: tuple[float, float], seen: SeenRequest, body: Any, *, faulty: bool
+    ) -> Fault | None:
+        fault = super()._arrived(timing, seen, body, faulty=faulty)
+        self._stopping.wait(self.latency_s)  # outside the server's lock
+        return fault
 
 
 def worker_settings(tiktok: FakeTikTok, **extra: Any) -> dict[str, Any]:
@@ -31,6 +51,33 @@ def add_events(client: redis.Redis, events: list[Any], stream: str = STREAM) -> 
             pipe.xadd(stream, {EVENT_FIELD: json.dumps(item)})
         ids: list[str] = pipe.execute()
     return ids
+
+
+def make_worker(
+    client: redis.Redis,
+    settings: dict[str, Any],
+    *,
+    consumer: str = "w1",
+    claim_after_s: float = 60.0,
+    idle_s: float = 0.3,
+    metrics: WorkerMetrics | None = None,
+) -> Worker:
+    options = Options(STREAM, DEFAULT_GROUP, consumer, claim_after_s, idle_s, max_wait_s=0.05)
+    return Worker(client, settings, config_for(settings), options, metrics)
+
+
+def run(worker: Worker, timeout_s: float = RUN_TIMEOUT_S) -> int:
+    """Run ``worker`` in a thread until it exits; fail the test if it runs past ``timeout_s``."""
+    codes: list[int] = []
+    thread = threading.Thread(target=lambda: codes.append(worker.run()), daemon=True)
+    thread.start()
+    thread.join(timeout_s)
+    if thread.is_alive():
+        worker.request_stop()
+        thread.join(5)
+        raise AssertionError(f"the worker did not exit within {timeout_s} s")
+    assert codes, "the worker raised"
+    return codes[0]
 
 
 def add_raw(client: redis.Redis, fields: dict[str, str], entry_id: str = "*") -> str:

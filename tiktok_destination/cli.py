@@ -16,7 +16,7 @@ from typing import IO, Any, TextIO
 
 import pluggy
 
-from tiktok_destination import hookspecs, plugin
+from tiktok_destination import hookspecs, plugin, worker_cli
 from tiktok_destination import settings as settings_module
 from tiktok_destination.records import NotJson, open_events, read_records
 from tiktok_destination.sending import MAX_WAIT_S, SendRun, with_ticks
@@ -149,6 +149,7 @@ def build_parser() -> argparse.ArgumentParser:
             command.add_argument(
                 "--dry-run", action="store_true", help="print the requests instead of sending them"
             )
+    worker_cli.add_commands(commands)
     return parser
 
 

@@ -3,7 +3,8 @@
 Payloads are merged into requests by the rule of ``batching``. Each request goes through
 ``retry.retry_loop``; a parameter error splits the batch in halves until the offending events
 stand alone; a configuration error (token, permission) stops this deliverer, and a refused token
-stops every deliverer sharing the ``RefusedTokens`` memory.
+stops every deliverer sharing the ``RefusedTokens`` memory. An optional ``Gate`` shares a
+throttling pause and a stop with deliverers in other processes (the Redis workers).
 Every payload gets exactly one ``SendOutcome``, in input order. The access token is only ever
 put in the ``Access-Token`` header: never in logs, outcomes, exceptions or reprs.
 """
@@ -26,10 +27,16 @@ from tiktok_destination.batching import Batch, Key
 from tiktok_destination.delivery_messages import config_problem, error_text, token_problem
 from tiktok_destination.outcomes import SendOutcome, send_outcome
 from tiktok_destination.quoting import SERVER_TEXT_CHARS, redact, server_text
-from tiktok_destination.retry import Decision, decide, retry_after_seconds, retry_loop
+from tiktok_destination.retry import (
+    Decision,
+    backoff_delay,
+    decide,
+    retry_after_seconds,
+    retry_loop,
+)
 from tiktok_destination.settings import DeliveryConfig
 
-__all__ = ["Deliverer", "DeliveryConfig", "RefusedTokens"]
+__all__ = ["Deliverer", "DeliveryConfig", "Gate", "RefusedTokens"]
 
 log = logging.getLogger("tiktok_destination")
 
@@ -49,6 +56,25 @@ class RefusedTokens(Protocol):
 
     def remember(self, token: str, api_url: str, message: str) -> None:
         """Record that TikTok refused ``token`` at ``api_url``, and why."""
+
+
+class Gate(Protocol):
+    """A throttling pause and a stop shared with other deliverers, in other processes too.
+
+    A deliverer given a gate asks it before each request and tells it what happened.
+    """
+
+    def before_request(self) -> str | None:
+        """Wait while sending is paused; then why sending must stop, or ``None`` to go on."""
+
+    def replied(self, code: int | None, seconds: float) -> None:
+        """A request took ``seconds`` and was answered with ``code`` (``_Reply.outcome_code``)."""
+
+    def throttled(self, seconds: float) -> None:
+        """TikTok asked to slow down: nobody should send for ``seconds``."""
+
+    def stop(self, reason: str) -> None:
+        """TikTok refused the settings: nobody should send with them; ``reason`` says why."""
 
 
 @dataclass(frozen=True)
@@ -108,6 +134,7 @@ class Deliverer:
         sleep: Callable[[float], None] = time.sleep,
         random: Callable[[], float] = random.random,
         refused_tokens: RefusedTokens | None = None,
+        gate: Gate | None = None,
     ) -> None:
         self.config = config
         self._own_session = session is None
@@ -115,6 +142,7 @@ class Deliverer:
         self._sleep = sleep
         self._random = random
         self._refused_tokens = refused_tokens
+        self._gate = gate
         self._headers = facts.request_headers(config.access_token)
         url_problem = api_url.problem(config.api_url)
         self._stopped = token_problem(config.access_token) or (
@@ -220,6 +248,8 @@ class Deliverer:
 
     def _deliver(self, batch: Batch, outcomes: list[SendOutcome | None]) -> None:
         stopped = self.stopped
+        if stopped is None and self._gate is not None:
+            stopped = self._stopped = self._gate.before_request()
         if stopped is not None:
             self._fill(outcomes, batch, "failed", f"not sent: delivery stopped: {stopped}")
             return
@@ -253,6 +283,8 @@ class Deliverer:
             if self._refused_tokens is not None and facts.code(code or 0).token_refused:
                 config = self.config
                 self._refused_tokens.remember(config.access_token, config.api_url, self._stopped)
+            if self._gate is not None:
+                self._gate.stop(self._stopped)
             self._fill(outcomes, batch, "failed", self._stopped, code, reply.request_id)
         else:
             retried = reply.decision is Decision.RETRY
@@ -267,6 +299,18 @@ class Deliverer:
         log.warning(message, n, reply.problem, retry + 1, total, delay)
 
     def _post(self, data: bytes, n: int, attempt: int) -> _Reply:
+        if self._gate is None:
+            return self._exchange(data, n, attempt)
+        if attempt > 0:
+            self._gate.before_request()  # waits out a shared pause; a stop acts from the next batch
+        started = time.perf_counter()
+        reply = self._exchange(data, n, attempt)
+        self._gate.replied(reply.outcome_code, time.perf_counter() - started)
+        if reply.status == facts.THROTTLE_STATUS or reply.code in facts.THROTTLE_CODES:
+            self._gate.throttled(backoff_delay(attempt, lambda: 1.0, reply.retry_after))
+        return reply
+
+    def _exchange(self, data: bytes, n: int, attempt: int) -> _Reply:
         url = self.config.api_url
         log.debug("POST %s: %d events, %d bytes, attempt %d", url, n, len(data), attempt + 1)
         try:

@@ -138,6 +138,10 @@ CODES: Final[dict[int, Code]] = {
     61000: Code(Decision.RETRY),
 }
 """TikTok body codes (README "Delivery"); 5xxxx server-side codes are ``SERVER_CODES``."""
+THROTTLE_STATUS: Final = 429
+THROTTLE_CODES: Final = frozenset({40100})
+"""The HTTP status and body codes that mean "sending too fast for this advertiser": every
+sender of the same settings should pause (for ``Retry-After`` when the answer has one)."""
 SERVER_CODES: Final = range(50000, 60000)
 SERVER_CODE: Final = Code(Decision.RETRY)
 UNKNOWN_CODE: Final = Code(Decision.FAIL)

@@ -46,9 +46,17 @@ class Entry:
         return int(self.id.split("-", 1)[0]) / 1000.0
 
 
-def connect(url: str) -> redis.Redis:
-    """A client for ``url`` (``redis://host:port/db``) that answers with ``str``."""
-    return redis.Redis.from_url(url, decode_responses=True, health_check_interval=30)
+CLIENT_NAME = "tiktok-destination"
+
+
+def connect(url: str, name: str = CLIENT_NAME) -> redis.Redis:
+    """A client for ``url`` (``redis://host:port/db``) that answers with ``str``.
+
+    Its connections carry ``name`` (``CLIENT LIST`` shows who is connected).
+    """
+    return redis.Redis.from_url(
+        url, decode_responses=True, health_check_interval=30, client_name=name
+    )
 
 
 def _entries(raw: Any) -> list[Entry]:

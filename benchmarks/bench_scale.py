@@ -1,0 +1,92 @@
+"""Scale-out: one worker against two, on a real ``redis-server``, TikTok 150 ms away.
+
+Run: ``python benchmarks/bench_scale.py [EVENTS]`` (default 20,000; ``redis-server`` on the
+PATH: ``scripts/install-services``). For 1 and then 2 workers: a fresh stream, the workers
+started (``tiktok-destination worker`` processes) and waiting, then ``EVENTS`` events of the
+realistic mix of ``benchmarks/events.py`` (a fresh seed each run) enqueued; the time runs from
+the first event enqueued to the last outcome written. The fake TikTok answers every request
+after 150 ms, as a server that far away would. Prints events/s in all and per worker, and the
+two-worker speed-up.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+
+from redis_server import RedisServer  # noqa: E402
+from worker_helpers import DistantTikTok  # noqa: E402
+
+from benchmarks.events import SETTINGS, mixed_events  # noqa: E402
+from tiktok_destination.finishing import outcomes_stream  # noqa: E402
+from tiktok_destination.records import Record  # noqa: E402
+from tiktok_destination.streams import DEFAULT_GROUP, DEFAULT_STREAM, connect  # noqa: E402
+from tiktok_destination.worker_cli import enqueue  # noqa: E402
+
+LATENCY_S = 0.150
+TIMEOUT_S = 600.0
+
+
+def run(workers: int, events: list[Any], server: RedisServer, settings: Path) -> float:
+    """Seconds from the first event enqueued to the last outcome, with ``workers`` workers."""
+    client = connect(server.url)
+    client.flushall()
+    client.xgroup_create(DEFAULT_STREAM, DEFAULT_GROUP, id="0", mkstream=True)
+    command = [sys.executable, "-m", "tiktok_destination", "worker", "--settings", str(settings)]
+    command += ["--redis", server.url]
+    processes = [subprocess.Popen(command) for _ in range(workers)]
+    try:
+        deadline = time.monotonic() + 60
+        while sum(":worker:" in c["name"] for c in client.client_list()) < workers:
+            if time.monotonic() > deadline:
+                raise RuntimeError("the workers did not start")
+            time.sleep(0.05)
+        records: list[Record] = list(enumerate(events, start=1))
+        started = time.perf_counter()
+        enqueue(client, DEFAULT_STREAM, records)
+        deadline = time.monotonic() + TIMEOUT_S
+        while client.xlen(outcomes_stream(DEFAULT_STREAM)) < len(events):
+            if time.monotonic() > deadline:
+                raise RuntimeError("the workers did not finish")
+            time.sleep(0.01)
+        return time.perf_counter() - started
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            process.wait(timeout=60)
+        client.close()
+
+
+def main() -> None:
+    count = int(sys.argv[1]) if len(sys.argv) > 1 else 20_000
+    with (
+        RedisServer() as server,
+        DistantTikTok(SETTINGS["access_token"], LATENCY_S) as tiktok,
+        tempfile.TemporaryDirectory() as folder,
+    ):
+        settings = Path(folder) / "settings.json"
+        settings.write_text(json.dumps({**SETTINGS, "api_url": tiktok.url}), encoding="utf-8")
+        seconds = {}
+        for workers in (1, 2):
+            events = mixed_events(count, seed=int(time.time_ns() % 1_000_000) + workers)
+            seconds[workers] = run(workers, events, server, settings)
+            rate = count / seconds[workers]
+            print(
+                f"{workers} worker(s): {count:,} events in {seconds[workers]:.2f} s = "
+                f"{rate:,.0f} events/s, {rate / workers:,.0f} events/s per worker "
+                f"({len(tiktok.requests):,} requests so far)"
+            )
+        print(f"speed-up with two workers: {seconds[1] / seconds[2]:.2f}x")
+
+
+if __name__ == "__main__":
+    main()

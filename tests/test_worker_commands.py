@@ -1,0 +1,272 @@
+"""The worker and enqueue commands, and what workers share: the refused-token stop, the pause."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis
+import requests
+from helpers import TOKEN
+from prometheus_client.parser import text_string_to_metric_families
+from redis_server import RedisServer, free_port
+from tiktok_server import FakeTikTok, HttpStatus, payload
+from worker_helpers import STREAM, add_events, dead, event, outcomes, pending, worker_settings
+
+from tiktok_destination import cli
+from tiktok_destination.delivery import Deliverer
+from tiktok_destination.metrics import WorkerMetrics
+from tiktok_destination.shared_state import SharedGate, settings_key
+from tiktok_destination.state import config_for
+from tiktok_destination.streams import EVENT_FIELD
+
+WAIT_S = 30.0
+"""Bound of every wait for a worker process."""
+
+
+def wait_for(condition: Any, what: str, timeout_s: float = WAIT_S) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.02)
+
+
+@pytest.fixture
+def processes() -> Iterator[list[subprocess.Popen[str]]]:
+    """Worker processes started by a test; any still running at the end are killed."""
+    started: list[subprocess.Popen[str]] = []
+    yield started
+    for process in started:
+        if process.poll() is None:
+            process.kill()
+        process.communicate(timeout=10)
+
+
+def start_worker(
+    processes: list[subprocess.Popen[str]],
+    settings_path: Path,
+    url: str,
+    *extra: str,
+) -> subprocess.Popen[str]:
+    command = [sys.executable, "-m", "tiktok_destination", "worker", "--settings"]
+    command += [str(settings_path), "--redis", url, "--stream", STREAM, *extra]
+    process = subprocess.Popen(command, stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    processes.append(process)
+    return process
+
+
+def write_settings(tmp_path: Path, settings: dict[str, Any]) -> Path:
+    path = tmp_path / "settings.json"
+    path.write_text(json.dumps(settings), encoding="utf-8")
+    return path
+
+
+def test_a_refused_token_stops_every_worker_and_leaves_the_entries(
+    redis_server: RedisServer,
+    redis_client: redis.Redis,
+    tiktok: FakeTikTok,
+    tmp_path: Path,
+    processes: list[subprocess.Popen[str]],
+) -> None:
+    add_events(redis_client, [event(f"e{i}") for i in range(60)])
+    wrong = "tt-wrong-SECRET-token-4242"
+    path = write_settings(tmp_path, worker_settings(tiktok, access_token=wrong, batch_size=10))
+    workers = [
+        start_worker(
+            processes, path, redis_server.url, "--consumer", name, "--exit-when-idle", "20"
+        )
+        for name in ("a", "b")
+    ]
+    for worker in workers:
+        _out, err = worker.communicate(timeout=WAIT_S)
+        assert worker.returncode == 1
+        assert "access token" in err.lower()
+        assert wrong not in err and TOKEN not in err
+        assert "Traceback" not in err
+    assert 1 <= len(tiktok.requests) <= 2  # each worker sends at most the request that failed
+    assert redis_client.xlen(STREAM) == 60  # nothing finished, nothing deleted
+    assert outcomes(redis_client) == [] and dead(redis_client) == []
+    # A worker started later does not send at all.
+    late = start_worker(processes, path, redis_server.url, "--exit-when-idle", "20")
+    _out, err = late.communicate(timeout=WAIT_S)
+    assert late.returncode == 1 and "delete the key" in err
+    assert len(tiktok.requests) <= 2
+
+
+def test_throttling_pauses_every_deliverer_of_the_settings(
+    redis_client: redis.Redis, tiktok: FakeTikTok
+) -> None:
+    arrived: list[float] = []
+
+    def policy(number: int, _body: Any) -> HttpStatus | None:
+        arrived.append(time.monotonic())
+        return HttpStatus(429, retry_after="1") if number == 0 else None
+
+    tiktok.policy = policy
+    config = config_for(worker_settings(tiktok)).delivery
+    key = settings_key(config.api_url, config.access_token)
+    with (
+        Deliverer(config, gate=SharedGate(redis_client, key)) as first,
+        Deliverer(config, gate=SharedGate(redis_client, key)) as second,
+    ):
+        [throttled] = first.send([payload("x")])
+        assert throttled["status"] == "failed"  # max_retries 0: not retried by this one
+        [sent] = second.send([payload("y")])
+    assert sent["status"] == "delivered"
+    assert len(arrived) == 2
+    assert arrived[1] - arrived[0] >= 0.9  # the second waited for the first one's Retry-After
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_a_signal_finishes_the_batch_in_flight_then_exits_0(
+    signum: int,
+    redis_server: RedisServer,
+    redis_client: redis.Redis,
+    tiktok: FakeTikTok,
+    tmp_path: Path,
+    processes: list[subprocess.Popen[str]],
+) -> None:
+    arrived = threading.Event()
+
+    def policy(number: int, _body: Any) -> None:
+        if number == 0:  # the first request takes a second: the signal comes meanwhile
+            arrived.set()
+            time.sleep(1.0)
+
+    tiktok.policy = policy
+    add_events(redis_client, [event(f"e{i}") for i in range(50)])
+    path = write_settings(tmp_path, worker_settings(tiktok, batch_size=10))
+    worker = start_worker(processes, path, redis_server.url)
+    assert arrived.wait(WAIT_S)
+    worker.send_signal(signum)
+    _out, err = worker.communicate(timeout=WAIT_S)
+    assert worker.returncode == 0, err
+    assert [record["status"] for record in outcomes(redis_client)] == ["delivered"] * 10
+    assert len(tiktok.event_ids) == 10
+    assert pending(redis_client) == 0
+    assert redis_client.xlen(STREAM) == 40  # it stopped reading
+
+
+def test_the_metrics_endpoint_counts_delivered_events(
+    redis_server: RedisServer,
+    redis_client: redis.Redis,
+    tiktok: FakeTikTok,
+    tmp_path: Path,
+    processes: list[subprocess.Popen[str]],
+) -> None:
+    tiktok.fail_next(HttpStatus(503))
+    add_events(redis_client, [event(f"e{i}") for i in range(30)])
+    add_events(redis_client, [event("bad", context={"event_timestamp": "never"})])
+    path = write_settings(tmp_path, worker_settings(tiktok, batch_size=10))
+    port = free_port()
+    worker = start_worker(
+        processes, path, redis_server.url, "--metrics-port", str(port), "--claim-after", "0.5"
+    )
+
+    def samples() -> dict[tuple[str, str], float]:
+        try:
+            text = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+        except requests.ConnectionError:
+            return {}
+        found = {}
+        for family in text_string_to_metric_families(text):
+            for sample in family.samples:
+                label = ",".join(f"{k}={v}" for k, v in sorted(sample.labels.items()))
+                found[(sample.name, label)] = sample.value
+        return found
+
+    delivered = ("tiktok_destination_events_total", "status=delivered")
+    wait_for(lambda: samples().get(delivered) == 30, "30 delivered events in the metrics")
+    seen = samples()
+    assert seen[("tiktok_destination_events_total", "status=invalid")] == 1
+    assert seen[("tiktok_destination_events_total", "status=failed")] == 10
+    assert seen[("tiktok_destination_requests_total", "code=503")] == 1
+    assert seen[("tiktok_destination_requests_total", "code=0")] == 3
+    assert seen[("tiktok_destination_request_seconds_count", "")] == 4
+    worker.send_signal(signal.SIGTERM)
+    worker.communicate(timeout=WAIT_S)
+    assert worker.returncode == 0
+
+
+def test_enqueue_adds_each_event_and_skips_broken_lines(
+    redis_server: RedisServer,
+    redis_client: redis.Redis,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    events = tmp_path / "events.jsonl"
+    lines = [json.dumps(event("a")), "{broken", "", json.dumps(event("b", value="é"))]
+    events.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    code = cli.main(["enqueue", "--redis", redis_server.url, "--stream", STREAM, str(events)])
+    assert code == 1
+    err = capsys.readouterr().err
+    assert "line 2: not JSON" in err
+    assert "enqueued 2 events" in err
+    entries: Any = redis_client.xrange(STREAM)
+    assert [json.loads(fields[EVENT_FIELD]) for _id, fields in entries] == [
+        event("a"),
+        event("b", value="é"),
+    ]
+    array = tmp_path / "events.json"
+    array.write_text(json.dumps([event("c"), event("d")]), encoding="utf-8")
+    assert cli.main(["enqueue", "--redis", redis_server.url, str(array)]) == 0
+    assert redis_client.xlen("tiktok:events") == 2
+
+
+def _readme_section() -> str:
+    text = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    return text.split("## Scaling out", 1)[1].split("\n## ", 1)[0]
+
+
+def _table_first_cells(section: str, header: str) -> list[str]:
+    cells = []
+    for line in section.split(f"| {header} |", 1)[1].splitlines()[2:]:
+        if not line.startswith("|"):
+            break
+        cells.append(line.split("|")[1].strip().strip("`"))
+    return cells
+
+
+def test_the_readme_lists_every_worker_flag_and_metric() -> None:
+    section = _readme_section()
+    parser = cli.build_parser()
+    commands: Any = parser._subparsers._group_actions[0].choices  # type: ignore[union-attr]
+    flags = [
+        option
+        for action in commands["worker"]._actions
+        for option in action.option_strings
+        if option != "--help" and option.startswith("--")
+    ]
+    assert _table_first_cells(section, "worker flag") == flags
+    names = {metric.name for metric in WorkerMetrics().registry.collect()}
+    documented = _table_first_cells(section, "metric")
+    assert {name.removesuffix("_total") for name in documented} == names
+
+
+def test_the_readme_replay_of_dead_entries_works(
+    redis_server: RedisServer, redis_client: redis.Redis
+) -> None:
+    snippet = _readme_section().split("Replaying dead entries", 1)[1].split("```sh\n", 1)[1]
+    snippet = snippet.split("\n```", 1)[0]
+    snippet = snippet.replace("redis://redis.internal:6379/0", redis_server.url)
+    snippet = snippet.replace("redis-cli", f"redis-cli -p {redis_server.port}")
+    snippet = snippet.replace("tiktok-destination", f"{sys.executable} -m tiktok_destination")
+    for name in ("a", "b"):
+        text = json.dumps(event(name, note='with "quotes" and\nnewline'))
+        redis_client.xadd("tiktok:events:dead", {"entry": "1-1", "event": text, "reason": "x"})
+    subprocess.run(["bash", "-c", snippet], check=True, timeout=WAIT_S, capture_output=True)
+    replayed: Any = redis_client.xrange("tiktok:events")
+    assert [json.loads(fields[EVENT_FIELD]) for _id, fields in replayed] == [
+        event("a", note='with "quotes" and\nnewline'),
+        event("b", note='with "quotes" and\nnewline'),
+    ]
+    assert redis_client.exists("tiktok:events:dead") == 0

@@ -1,0 +1,146 @@
+"""One worker of a fleet: the loop that claims, reads, batches and stops, on Redis Streams.
+
+The loop takes over entries idle longer than ``claim_after_s`` (their consumer died, or their
+delivery failed), else reads new ones, hands them to ``Batches`` and sends the buffers that are
+due, or all of them when nothing new came (a backfill's last events do not wait). A keeper
+thread refreshes the idle time of the entries the worker holds, so a slow send is not claimed
+and sent twice, and updates the pending gauge. It ends:
+
+- on ``request_stop()`` (SIGTERM, SIGINT): reading stops, the buffers are sent, exit 0;
+- after ``exit_when_idle_s`` with nothing new, nothing held and nothing pending: exit 0;
+- when TikTok refused the settings (the shared stop): entries stay pending, exit 1.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import redis
+
+from tiktok_destination.delivery import Deliverer
+from tiktok_destination.finishing import Finisher
+from tiktok_destination.metrics import WorkerMetrics
+from tiktok_destination.sending import MAX_WAIT_S
+from tiktok_destination.settings import Config
+from tiktok_destination.shared_state import SharedGate, settings_key
+from tiktok_destination.streams import GroupReader
+from tiktok_destination.worker_batches import Batches
+
+log = logging.getLogger("tiktok_destination")
+
+EXIT_OK, EXIT_STOPPED = 0, 1
+MAX_BLOCK_MS = 500
+"""Longest wait for new entries, so that a stop request is seen quickly."""
+
+
+@dataclass(frozen=True)
+class Options:
+    stream: str
+    group: str
+    consumer: str
+    claim_after_s: float = 60.0
+    exit_when_idle_s: float | None = None
+    max_wait_s: float = MAX_WAIT_S
+    """Longest an entry waits in a buffer that is not full."""
+
+
+class Worker:
+    """Delivers the entries of one stream, as one consumer of one group."""
+
+    def __init__(
+        self,
+        client: redis.Redis,
+        settings: dict[str, Any],
+        config: Config,
+        options: Options,
+        metrics: WorkerMetrics | None = None,
+    ) -> None:
+        self.options = options
+        self.metrics = metrics or WorkerMetrics()
+        self.reader = GroupReader(client, options.stream, options.group, options.consumer)
+        delivery = config.delivery
+        self.gate = SharedGate(
+            client,
+            settings_key(delivery.api_url, delivery.access_token),
+            on_reply=self.metrics.request,
+        )
+        self.deliverer = Deliverer(delivery, gate=self.gate)
+        finisher = Finisher(client, options.stream, options.group)
+        self.batches = Batches(
+            settings,
+            delivery.batch_size,
+            send=self.deliverer.send,
+            finish=finisher.finish,
+            count=self.metrics.outcome,
+            max_wait_s=options.max_wait_s,
+        )
+        self.stop_reason: str | None = None
+        self._stopping = threading.Event()
+
+    def request_stop(self) -> None:
+        """Stop reading; the entries held are still sent and finished (signal-safe)."""
+        self._stopping.set()
+
+    def run(self) -> int:
+        self.reader.join()
+        self.stop_reason = self.gate.stopped()
+        if self.stop_reason is not None:
+            return EXIT_STOPPED
+        keeper = threading.Thread(target=self._keep, name="keep-entries", daemon=True)
+        keeper.start()
+        try:
+            self._loop()
+            if self.stop_reason is None:
+                self.batches.flush_all()
+                self.stop_reason = self.deliverer.stopped
+        finally:
+            self._stopping.set()
+            keeper.join(timeout=5)
+            self.deliverer.close()
+        return EXIT_OK if self.stop_reason is None else EXIT_STOPPED
+
+    def _loop(self) -> None:
+        claim_every = min(1.0, self.options.claim_after_s / 2)
+        claim_ms = int(self.options.claim_after_s * 1000)
+        count = self.batches.batch_size
+        next_claim = 0.0
+        last_seen = time.monotonic()
+        while not self._stopping.is_set():
+            entries = []
+            if time.monotonic() >= next_claim:
+                entries = self.reader.claim(claim_ms, count)
+                next_claim = time.monotonic() + (0 if entries else claim_every)
+            if not entries:
+                due = self.batches.waiting_s()
+                wait = next_claim - time.monotonic() if due is None else due
+                entries = self.reader.read(count, max(1, min(MAX_BLOCK_MS, int(wait * 1000))))
+            if entries:
+                self.batches.take(entries)
+                self.batches.flush_due()
+                last_seen = time.monotonic()
+            else:  # nothing new came: what waits in the buffers goes now
+                self.batches.flush_all()
+            self.stop_reason = self.deliverer.stopped or self.gate.stopped()
+            if self.stop_reason is not None:
+                return
+            if not entries and self._idle_since(last_seen):
+                return
+
+    def _idle_since(self, last_seen: float) -> bool:
+        limit = self.options.exit_when_idle_s
+        if limit is None or time.monotonic() - last_seen < limit or self.batches.held():
+            return False
+        return self.reader.pending() == 0
+
+    def _keep(self) -> None:
+        every = max(0.05, min(5.0, self.options.claim_after_s / 4))
+        while not self._stopping.wait(every):
+            try:
+                self.reader.keep(self.batches.held())
+                self.metrics.pending.set(self.reader.pending())
+            except redis.RedisError as error:
+                log.warning("could not refresh the entries held (%s)", type(error).__name__)

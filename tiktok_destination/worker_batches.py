@@ -1,0 +1,164 @@
+"""A worker's entries from reading to final outcome: transform, batch per request group, send.
+
+Each entry is transformed with its own time (from its id) as the clock, so a redelivered event
+keeps its ``event_time`` and derived ``event_id``. Payloads wait in one buffer per request
+group (``batching``'s rule, as with ``send``), and go out when the buffer holds a request's
+worth or its first entry has waited ``MAX_WAIT_S``. Entries with a final outcome are finished
+(``finishing.py``); ``failed`` ones are left pending, to be claimed and retried later; an entry
+delivered more than ``MAX_DELIVERIES`` times without a final outcome goes to the dead letters.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from tiktok_destination import batching, destination
+from tiktok_destination.finishing import Final
+from tiktok_destination.outcomes import SendOutcome
+from tiktok_destination.sending import MAX_WAIT_S
+from tiktok_destination.streams import EVENT_FIELD, Entry
+
+log = logging.getLogger("tiktok_destination")
+
+MAX_DELIVERIES = 5
+"""An entry read this many times without a final outcome is dead on its next delivery."""
+
+Send = Callable[[Sequence[Any]], list[SendOutcome]]
+Finish = Callable[[list[Final]], int]
+Count = Callable[[str, int], None]
+Buffered = list[tuple[Entry, dict[str, Any]]]
+
+
+def _event_id(payload: dict[str, Any]) -> str | None:
+    value = payload["data"][0].get("event_id")
+    return value if isinstance(value, str) else None
+
+
+class Batches:
+    """The entries one worker holds: buffered per request group, or being sent."""
+
+    def __init__(
+        self,
+        settings: dict[str, Any],
+        batch_size: int,
+        *,
+        send: Send,
+        finish: Finish,
+        count: Count,
+        max_wait_s: float = MAX_WAIT_S,
+    ) -> None:
+        self.settings = settings
+        self.batch_size = batch_size
+        self._send = send
+        self._finish = finish
+        self._count = count
+        self.max_wait_s = max_wait_s
+        self._groups: dict[Any, Buffered] = {}
+        self._since: dict[Any, float] = {}
+        self._held: set[str] = set()
+        self._lock = threading.Lock()
+
+    def held(self) -> list[str]:
+        """Ids of the entries buffered or being sent (safe to call from another thread)."""
+        with self._lock:
+            return list(self._held)
+
+    def take(self, entries: list[Entry]) -> None:
+        """Transform ``entries``, finish those that end here, send the groups that are full."""
+        finals: list[Final] = []
+        full = []
+        for entry in entries:
+            if entry.id in self._held:
+                continue
+            if entry.deliveries > MAX_DELIVERIES:
+                message = (
+                    f"no final outcome after {entry.deliveries - 1} deliveries (the worker "
+                    "died or delivery failed each time)"
+                )
+                finals.append(Final(entry.id, "dead", message, event=entry.event))
+                continue
+            outcome = self._transform(entry)
+            if outcome["status"] != "ok":
+                why = outcome.get("reason") or outcome.get("error") or ""
+                finals.append(Final(entry.id, outcome["status"], why, event=entry.event))
+                continue
+            payload = outcome["payload"]
+            key = batching.group_key(payload)
+            group = self._groups.setdefault(key, [])
+            if not group:
+                self._since[key] = time.monotonic()
+            with self._lock:
+                self._held.add(entry.id)
+            group.append((entry, payload))
+            if len(group) >= batching.request_size(key, self.batch_size):
+                full.append(key)
+        self._record(finals)
+        for key in full:
+            self._flush(key)
+
+    def waiting_s(self) -> float | None:
+        """Seconds until the oldest buffer is due, ``None`` when nothing is buffered."""
+        if not self._since:
+            return None
+        return max(0.0, min(self._since.values()) + self.max_wait_s - time.monotonic())
+
+    def flush_due(self) -> None:
+        now = time.monotonic()
+        for key, since in list(self._since.items()):
+            if now - since >= self.max_wait_s:
+                self._flush(key)
+
+    def flush_all(self) -> None:
+        for key in list(self._groups):
+            self._flush(key)
+
+    def _transform(self, entry: Entry) -> dict[str, Any]:
+        if entry.event is None:
+            return {"status": "invalid", "error": f"entry: no {EVENT_FIELD!r} field"}
+        try:
+            event = json.loads(entry.event)
+        except ValueError as error:
+            return {"status": "invalid", "error": f"event: not JSON ({error})"}
+        outcome: dict[str, Any] = destination.transform_event(event, self.settings, entry.time)  # type: ignore[assignment]
+        return outcome
+
+    def _flush(self, key: Any) -> None:
+        self._since.pop(key, None)
+        group = self._groups.pop(key, [])
+        if not group:
+            return
+        outcomes = self._send([payload for _entry, payload in group])
+        finals = []
+        failed = 0
+        for (entry, payload), outcome in zip(group, outcomes, strict=True):
+            if outcome["status"] == "failed":
+                failed += 1
+                continue
+            finals.append(
+                Final(
+                    entry.id,
+                    outcome["status"],
+                    outcome["message"],
+                    _event_id(payload),
+                    outcome["code"],
+                    entry.event if outcome["status"] == "rejected" else None,
+                )
+            )
+        if failed:
+            self._count("failed", failed)
+            log.warning("%d entries not delivered, left pending to be retried", failed)
+        self._record(finals)
+        with self._lock:
+            self._held.difference_update(entry.id for entry, _payload in group)
+
+    def _record(self, finals: list[Final]) -> None:
+        if not finals:
+            return
+        self._finish(finals)
+        for final in finals:
+            self._count(final.status, 1)

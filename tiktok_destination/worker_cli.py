@@ -1,0 +1,152 @@
+"""The ``enqueue`` and ``worker`` commands: events into a Redis stream, and a worker draining it."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import signal
+import socket
+import sys
+from collections.abc import Iterable
+from typing import Any
+
+import redis
+
+from tiktok_destination.finishing import dead_stream, outcomes_stream
+from tiktok_destination.metrics import WorkerMetrics
+from tiktok_destination.records import NotJson, Record, open_events, read_records
+from tiktok_destination.state import config_for
+from tiktok_destination.streams import (
+    CLIENT_NAME,
+    DEFAULT_GROUP,
+    DEFAULT_STREAM,
+    EVENT_FIELD,
+    connect,
+)
+from tiktok_destination.worker import EXIT_OK, Options, Worker
+
+ENQUEUE_CHUNK = 1000
+"""Entries added per round trip to Redis."""
+
+
+def add_commands(commands: Any) -> None:
+    """Add ``enqueue`` and ``worker`` to the command line's subparsers."""
+    enqueue = commands.add_parser("enqueue", help="add events to a Redis stream for workers")
+    enqueue.add_argument("--redis", required=True, metavar="URL", help="redis://host:port/db")
+    enqueue.add_argument("--stream", default=DEFAULT_STREAM, help=f"default {DEFAULT_STREAM}")
+    enqueue.add_argument(
+        "events", nargs="?", metavar="EVENTS", help="JSON Lines or a JSON array; - or absent: stdin"
+    )
+    enqueue.set_defaults(run=cmd_enqueue)
+    worker = commands.add_parser("worker", help="deliver the events of a Redis stream")
+    worker.add_argument("--settings", required=True, metavar="SETTINGS.json")
+    worker.add_argument("--redis", required=True, metavar="URL", help="redis://host:port/db")
+    worker.add_argument("--stream", default=DEFAULT_STREAM, help=f"default {DEFAULT_STREAM}")
+    worker.add_argument("--group", default=DEFAULT_GROUP, help=f"default {DEFAULT_GROUP}")
+    worker.add_argument("--consumer", help="this worker's name (default: host-pid)")
+    worker.add_argument(
+        "--claim-after",
+        type=_positive,
+        default=60.0,
+        metavar="SECONDS",
+        help="take over entries idle this long (default 60)",
+    )
+    worker.add_argument(
+        "--exit-when-idle",
+        type=_positive,
+        metavar="SECONDS",
+        help="exit once nothing new or pending was seen this long",
+    )
+    worker.add_argument("--metrics-port", type=int, metavar="N", help="serve Prometheus metrics")
+    worker.set_defaults(run=cmd_worker)
+
+
+def _positive(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {text!r}")
+    return value
+
+
+def _add(client: redis.Redis, stream: str, events: list[str]) -> None:
+    with client.pipeline(transaction=False) as pipe:
+        for text in events:
+            pipe.xadd(stream, {EVENT_FIELD: text})
+        pipe.execute()
+
+
+def enqueue(client: redis.Redis, stream: str, records: Iterable[Record]) -> tuple[int, int]:
+    """``XADD`` every readable record to ``stream``; returns (added, skipped)."""
+    added = skipped = 0
+    chunk: list[str] = []
+    for _line, event in records:
+        if isinstance(event, NotJson):
+            print(f"skipped: {event.message}", file=sys.stderr)
+            skipped += 1
+            continue
+        chunk.append(json.dumps(event, ensure_ascii=False, separators=(",", ":")))
+        if len(chunk) >= ENQUEUE_CHUNK:
+            _add(client, stream, chunk)
+            added += len(chunk)
+            chunk = []
+    if chunk:
+        _add(client, stream, chunk)
+        added += len(chunk)
+    return added, skipped
+
+
+def cmd_enqueue(args: argparse.Namespace) -> int:
+    client = connect(args.redis)
+    try:
+        with open_events(args.events) as stream:
+            added, skipped = enqueue(client, args.stream, read_records(stream))
+    except redis.RedisError as error:
+        print(f"tiktok-destination: redis: {error}", file=sys.stderr)
+        return 1
+    finally:
+        client.close()
+    print(f"enqueued {added} events to {args.stream}, skipped {skipped} lines", file=sys.stderr)
+    return EXIT_OK if skipped == 0 else 1
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    from tiktok_destination.cli import load_settings  # the command line's one settings reader
+
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")
+    settings = load_settings(args.settings)
+    consumer = args.consumer or f"{socket.gethostname()}-{os.getpid()}"
+    options = Options(args.stream, args.group, consumer, args.claim_after, args.exit_when_idle)
+    metrics = WorkerMetrics()
+    if args.metrics_port is not None:
+        metrics.serve(args.metrics_port)
+    client = connect(args.redis, f"{CLIENT_NAME}:worker:{consumer}")
+    try:
+        worker = Worker(client, settings, config_for(settings), options, metrics)
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, lambda _signum, _frame: worker.request_stop())
+        code = worker.run()
+    except redis.RedisError as error:
+        print(f"tiktok-destination: redis: {error}", file=sys.stderr)
+        return 1
+    finally:
+        client.close()
+    if worker.stop_reason is not None:
+        print(
+            f"tiktok-destination: worker stopped: {worker.stop_reason}\n"
+            f"The entries not delivered stay pending in {args.stream}. After the fix, start "
+            f"the workers again (a new token starts afresh; with the same token, first delete "
+            f"the key {worker.gate.stop_key} in Redis).",
+            file=sys.stderr,
+        )
+    else:
+        print(
+            f"worker {consumer} done; outcomes in {outcomes_stream(args.stream)}, "
+            f"dead entries in {dead_stream(args.stream)}",
+            file=sys.stderr,
+        )
+    return code
