@@ -1,159 +1,238 @@
-"""End-to-end send throughput against the fake TikTok server on loopback, in one process.
+"""``tiktok-destination send`` against a bare client, side by side, on loopback and 150 ms away.
 
-Run: ``python benchmarks/bench_send.py [EVENTS]``. Prints, in events per second:
+    python benchmarks/bench_send.py [--events N] [--rounds R] [--memory N]
 
-- ``send``: ``Deliverer.send`` of pre-built payloads in batches of 1000 (grouping, one
-  ``json.dumps`` per request, HTTP over one kept-alive connection, reading TikTok's answer);
-- ``server read+parse``: what the server spends reading the same bodies and ``json.loads``-ing
-  them, measured inside its handler: the floor that any client must wait for (the read part
-  also counts waiting for bytes still on their way, so it varies from run to run; the
-  ``json.loads`` part alone is printed too);
-- ``client json.dumps``: the client's serialisation alone, for scale.
+The fake TikTok server (``tests/tiktok_server.py``) runs in a process of its own, as TikTok is
+another machine: on loopback, and with ``latency_s=0.15`` (every answer 150 ms late, as over a
+real network). Each round writes fresh events (``benchmarks/events.py``, a new seed for every
+measure) to a JSON Lines file, then times, one after the other:
 
-Client and server share one interpreter (and its GIL), so the ``send`` time includes the
-server's whole handler (parse, validation, recording). "transform + send" runs the
-realistic event mix of ``benchmarks/events.py`` through the transform and then delivery.
+- ``send``: the command line as a user runs it (``cli.main``, in this process), with
+  ``--outcomes`` to a file: hooks, buffering, one outcome record per event;
+- a bare client: what a hand-written integration does with the library and nothing else: read
+  each line, ``json.loads``, the library's ``transform``, batches of 1000 per source, and
+  ``requests`` posts, sequentially on loopback and with four requests in flight at 150 ms.
+
+The ratios the README's targets are written in: on loopback, ``send`` wall time / the bare
+client's (target ≤ 1.0); at 150 ms, ``send`` throughput / the four-in-flight bare client's
+(target ≥ 0.8). ``--memory N`` also runs ``send`` on N events in a child process and prints its
+peak resident memory.
 """
 
 from __future__ import annotations
 
+import argparse
+import contextlib
+import io
 import json
+import multiprocessing
+import os
+import subprocess
 import sys
+import tempfile
 import time
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
+import requests
+
+ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
-from tiktok_server import FakeTikTok  # noqa: E402
-
-from tiktok_destination.delivery import Deliverer, DeliveryConfig  # noqa: E402
+from benchmarks.events import SETTINGS, mixed_events  # noqa: E402
+from tiktok_destination import cli  # noqa: E402
+from tiktok_destination.settings import compile_settings, schema  # noqa: E402
+from tiktok_destination.transform import transform  # noqa: E402
 
 TOKEN = "bench-token"
 BATCH = 1000
-REPEATS = 3
+CHUNK = 50_000
+"""Events generated at a time when writing a file (bounds the benchmark's own memory)."""
 
 
-def realistic_payload(n: int) -> dict[str, Any]:
-    """A purchase-like web payload of typical size (hashed identifiers, two items)."""
-    digest = f"{n:064x}"
-    return {
-        "event_source": "web",
-        "event_source_id": "C4PIXEL0123456789",
-        "data": [
-            {
-                "event": "CompletePayment",
-                "event_time": 1_700_000_000 + n,
-                "event_id": f"order-{n:08d}",
-                "user": {
-                    "email": digest,
-                    "phone": digest[::-1],
-                    "external_id": digest,
-                    "ttclid": "E.C.P.CusAAqUWx4Vt4OkHRi5O7mJl3ZmVUsz2f",
-                    "ttp": "2Zbj4YbUo4rZ6mbR2r0uXjXb6pF",
-                    "ip": "203.0.113.7",
-                    "user_agent": "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_4) Safari/605.1.15",
-                    "locale": "fr-FR",
-                },
-                "page": {"url": f"https://shop.example.com/checkout/{n}", "referrer": ""},
-                "properties": {
-                    "contents": [
-                        {"content_id": "SKU-123", "content_type": "product", "price": 19.9,
-                         "quantity": 2, "content_name": "Mug", "brand": "Acme"},
-                        {"content_id": "SKU-987", "content_type": "product", "price": 5.5,
-                         "quantity": 1, "content_name": "Spoon", "brand": "Acme"},
-                    ],
-                    "content_ids": ["SKU-123", "SKU-987"],
-                    "currency": "EUR",
-                    "value": 45.3,
-                    "order_id": f"order-{n:08d}",
-                    "num_items": 2,
-                    "description": "purchase",
-                },
-            }
-        ],
-    }  # fmt: skip
+def _serve(latency_s: float, connection: Connection) -> None:
+    """The fake server's process: answers ``count`` with the events received since, then clears."""
+    from tiktok_server import FakeTikTok
 
-
-def best_of(run: Callable[[], float]) -> float:
-    return min(run() for _ in range(REPEATS))
-
-
-def measure_send(server: FakeTikTok, payloads: list[Any]) -> tuple[float, float, float]:
-    """Best wall time of ``send``, and the server's read+parse and loads times in that run."""
-    results = []
-    for _ in range(REPEATS):
-        config = DeliveryConfig(TOKEN, api_url=server.url, batch_size=BATCH)
-        with Deliverer(config) as deliverer:
-            deliverer.send(payloads[:BATCH])  # connect and warm up
+    with FakeTikTok(TOKEN, latency_s=latency_s) as server:
+        connection.send(server.url)
+        while connection.recv() == "count":
             with server._lock:
-                server.parse_seconds = server.loads_seconds = 0.0
+                connection.send(len(server.events))
                 server.events.clear()
-            started = time.perf_counter()
-            outcomes = deliverer.send(payloads)
-            elapsed = time.perf_counter() - started
-        assert all(o["status"] == "delivered" for o in outcomes), "the fake server refused events"
-        results.append((elapsed, server.parse_seconds, server.loads_seconds))
-    return min(results)
+                server.requests.clear()
 
 
-def measure_dumps(payloads: list[Any]) -> float:
-    bodies = Deliverer(DeliveryConfig(TOKEN)).plan(payloads)
+@contextlib.contextmanager
+def fake_server(latency_s: float) -> Iterator[tuple[str, Callable[[], int]]]:
+    """The server's URL, and a function returning (and forgetting) the events it recorded."""
+    parent, child = multiprocessing.get_context("spawn").Pipe()
+    process = multiprocessing.get_context("spawn").Process(
+        target=_serve, args=(latency_s, child), daemon=True
+    )
+    process.start()
+    url: str = parent.recv()
 
-    def run() -> float:
-        started = time.perf_counter()
-        for body in bodies:
-            json.dumps(body, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
-        return time.perf_counter() - started
+    def received() -> int:
+        parent.send("count")
+        count: int = parent.recv()
+        return count
 
-    return best_of(run)
+    try:
+        yield url, received
+    finally:
+        parent.send("stop")
+        process.join(10)
 
 
-def measure_transform_and_send(server: FakeTikTok, count: int) -> str:
-    """Transform a realistic mix of CDP events and send them: the whole client side."""
-    from benchmarks.events import SETTINGS, mixed_events
-    from tiktok_destination.settings import compile_settings
-    from tiktok_destination.transform import transform
+def write_events(path: Path, count: int, seed: int) -> None:
+    with path.open("w", encoding="utf-8") as stream:
+        for start in range(0, count, CHUNK):
+            chunk = mixed_events(min(CHUNK, count - start), seed * 1000 + start // CHUNK)
+            stream.writelines(json.dumps(event) + "\n" for event in chunk)
 
-    events = mixed_events(count)
-    config = compile_settings({**SETTINGS, "access_token": TOKEN, "api_url": server.url})
-    now = time.time()
 
-    def run() -> float:
-        started = time.perf_counter()
-        payloads = []
-        for event in events:
-            outcome = transform(event, config, now)
+def settings_for(url: str) -> dict[str, Any]:
+    return {**SETTINGS, "access_token": TOKEN, "api_url": url}
+
+
+def bare_client(events: Path, url: str, in_flight: int) -> int:
+    """Read, transform, batch 1000 per source, post with ``in_flight`` requests at once."""
+    config = compile_settings(settings_for(url))
+    session = requests.Session()
+    adapter = requests.adapters.HTTPAdapter(pool_maxsize=in_flight)
+    session.mount("http://", adapter)
+    headers = {"Access-Token": TOKEN, "Content-Type": "application/json"}
+    posted = 0
+
+    def post(head: tuple[str, str], data: list[Any]) -> None:
+        body = {"event_source": head[0], "event_source_id": head[1], "data": data}
+        answer = session.post(url, data=json.dumps(body).encode(), headers=headers, timeout=60)
+        assert answer.json()["code"] == 0, answer.text
+
+    pool = ThreadPoolExecutor(in_flight)
+    window: deque[Future[None]] = deque()
+
+    def submit(head: tuple[str, str], data: list[Any]) -> None:
+        nonlocal posted
+        posted += len(data)
+        if in_flight == 1:
+            post(head, data)
+            return
+        if len(window) >= in_flight:
+            window.popleft().result()
+        window.append(pool.submit(post, head, data))
+
+    groups: dict[tuple[str, str], list[Any]] = {}
+    with events.open(encoding="utf-8") as stream:
+        for line in stream:
+            outcome = transform(json.loads(line), config, time.time())
             if outcome["status"] == "ok":
-                payloads.append(outcome["payload"])
-        delivery = DeliveryConfig(TOKEN, api_url=server.url, batch_size=BATCH)
-        with Deliverer(delivery) as deliverer:
-            outcomes = deliverer.send(payloads)
-        assert all(o["status"] == "delivered" for o in outcomes), "the fake server refused events"
-        server.events.clear()
-        return time.perf_counter() - started
+                payload = outcome["payload"]
+                head = (payload["event_source"], payload["event_source_id"])
+                group = groups.setdefault(head, [])
+                group.append(payload["data"][0])
+                if len(group) == BATCH:
+                    submit(head, groups.pop(head))
+    for head, group in groups.items():
+        submit(head, group)
+    for future in window:
+        future.result()
+    pool.shutdown()
+    session.close()
+    return posted
 
-    elapsed = best_of(run)
-    return f"transform + send: {len(events) / elapsed:12,.0f} events/s ({len(events):,} events)"
+
+def send_command(events: Path, url: str, work: Path, concurrency: int | None) -> int:
+    """``tiktok-destination send --settings S EVENTS --outcomes FILE``; events delivered."""
+    settings = settings_for(url)
+    if concurrency is not None and "max_concurrent_requests" in schema()["properties"]:
+        settings["max_concurrent_requests"] = concurrency
+    settings_path, outcomes = work / "settings.json", work / "outcomes.jsonl"
+    settings_path.write_text(json.dumps(settings), encoding="utf-8")
+    argv = ["send", "--settings", str(settings_path), str(events), "--outcomes", str(outcomes)]
+    with contextlib.redirect_stderr(io.StringIO()):
+        code = cli.main(argv)
+    assert code == 0, f"send exited {code}"
+    with outcomes.open(encoding="utf-8") as stream:
+        return sum(1 for _ in stream)
 
 
-def main() -> None:
-    count = int(sys.argv[1]) if len(sys.argv) > 1 else 100_000
-    payloads = [realistic_payload(n) for n in range(count)]
-    size = sum(len(json.dumps(p["data"][0], separators=(",", ":"))) for p in payloads[:100]) / 100
-    with FakeTikTok(TOKEN) as server:
-        send_s, parse_s, loads_s = measure_send(server, payloads)
-        dumps_s = measure_dumps(payloads)
-        print(f"{count:,} events of ~{size:.0f} bytes, batches of {BATCH}, best of {REPEATS}")
-        print(f"send:               {count / send_s:12,.0f} events/s ({send_s:.2f} s)")
-        print(f"server read+parse:  {count / parse_s:12,.0f} events/s ({parse_s:.2f} s)")
-        print(f"  of which loads:   {count / loads_s:12,.0f} events/s ({loads_s:.2f} s)")
-        print(f"client json.dumps:  {count / dumps_s:12,.0f} events/s ({dumps_s:.2f} s)")
-        print(f"send / server read+parse time: {send_s / parse_s:.2f}x")
-        print(measure_transform_and_send(server, min(count, 20_000)))
+def compare(
+    latency_s: float, count: int, rounds: int, seed: int, work: Path
+) -> tuple[float, float]:
+    """Best seconds of ``send`` and of the bare client, fresh events for each run."""
+    in_flight = 1 if latency_s == 0 else 4
+    best = {"send": float("inf"), "bare": float("inf")}
+    with fake_server(latency_s) as (url, received):
+        for round_ in range(rounds):
+            for index, label in enumerate(best):
+                events = work / "events.jsonl"
+                write_events(events, count, seed + 10 * round_ + index)
+                received()
+                start = time.perf_counter()
+                if label == "send":
+                    sent = send_command(events, url, work, None)
+                else:
+                    sent = bare_client(events, url, in_flight)
+                elapsed = time.perf_counter() - start
+                arrived = received()
+                assert arrived == sent == count, (label, arrived, sent, count)
+                best[label] = min(best[label], elapsed)
+    return best["send"], best["bare"]
+
+
+def peak_memory(count: int, seed: int, work: Path) -> float:
+    """Peak resident memory (MB) of ``send`` over ``count`` events, in a child process."""
+    events = work / "million.jsonl"
+    write_events(events, count, seed)
+    with fake_server(0.0) as (url, received):
+        settings = work / "settings.json"
+        settings.write_text(json.dumps(settings_for(url)), encoding="utf-8")
+        command = [sys.executable, "-m", "tiktok_destination", "send", "--settings", str(settings)]
+        command += [str(events), "--outcomes", os.devnull]
+        process = subprocess.Popen(command, cwd=ROOT, stderr=subprocess.DEVNULL)
+        while True:
+            pid, status, usage = os.wait4(process.pid, os.WNOHANG)
+            if pid:
+                break
+            received()  # the server forgets what it recorded, so its memory stays flat
+            time.sleep(1)
+        process.returncode = os.waitstatus_to_exitcode(status)
+    events.unlink()
+    assert process.returncode == 0, f"send exited {process.returncode}"
+    return usage.ru_maxrss / 1024
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=50_000, help="events per run")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds; the best counts")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--memory", type=int, default=0, metavar="N", help="peak memory of N")
+    args = parser.parse_args(argv)
+    print(f"{args.events:,} fresh events per run, best of {args.rounds} rounds")
+    with tempfile.TemporaryDirectory() as folder:
+        work = Path(folder)
+        send_s, bare_s = compare(0.0, args.events, args.rounds, args.seed, work)
+        print("\nloopback (bare client: one request at a time):")
+        print(f"  send          {send_s:6.2f} s  {args.events / send_s:9,.0f} events/s")
+        print(f"  bare client   {bare_s:6.2f} s  {args.events / bare_s:9,.0f} events/s")
+        print(f"  send / bare client wall time: {send_s / bare_s:.2f}  (target ≤ 1.0)")
+        send_s, bare_s = compare(0.15, args.events, args.rounds, args.seed + 5000, work)
+        print("\n150 ms away (bare client: four requests in flight):")
+        print(f"  send          {send_s:6.2f} s  {args.events / send_s:9,.0f} events/s")
+        print(f"  bare client   {bare_s:6.2f} s  {args.events / bare_s:9,.0f} events/s")
+        print(f"  send / bare client throughput: {bare_s / send_s:.2f}  (target ≥ 0.8)")
+        if args.memory:
+            peak = peak_memory(args.memory, args.seed + 9000, work)
+            print(f"\nsend of {args.memory:,} events: peak resident memory {peak:,.0f} MB")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

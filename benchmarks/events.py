@@ -4,7 +4,10 @@
 view_item web events, 20 % add_to_cart, 10 % web purchases with 1-5 items, 10 % sign_up /
 generate_lead with email and phone, 20 % app events (launch_app, purchase) from iOS and Android
 devices with advertising ids. Users come back (a pool of users), as on a real site, so the same
-emails and phones recur. ``SETTINGS`` are destination settings that send all of them.
+emails and phones recur. Phones are written as people write them: ``+33612345678``,
+``+33 6 12 34 56 78``, ``06 12 34 56 78``, ``0612345678``, ``(061) 234-5678`` (read with
+``default_phone_region``), ``+1-415-555-2671``, ``+44 7...``. ``SETTINGS`` are destination settings
+that send all of them. Each seed gives other users, so a new seed is fresh data for every cache.
 
 Import it as ``benchmarks.events`` with the repository root on ``sys.path``.
 """
@@ -69,12 +72,16 @@ class _Maker:
             email = f"  {email.upper()} "
         mobile = "6" if rng.random() < 0.7 else "7"
         national = mobile + "".join(str(rng.randrange(10)) for _ in range(8))
+        us = f"{rng.randrange(2, 10)}{rng.randrange(100):02d}{rng.randrange(2, 10)}"
+        us += "".join(str(rng.randrange(10)) for _ in range(6))
         phone = rng.choice(
             (
                 f"+33{national}",
                 f"+33 {national[0]} {national[1:3]} {national[3:5]} {national[5:7]} {national[7:]}",
                 f"0{national[0]} {national[1:3]} {national[3:5]} {national[5:7]} {national[7:]}",
                 f"0{national}",
+                f"(0{national[:2]}) {national[2:5]}-{national[5:]}",  # read with the region
+                f"+1-{us[:3]}-{us[3:6]}-{us[6:]}",
                 f"+44 7{national[1:]}{rng.randrange(10)}",
             )
         )

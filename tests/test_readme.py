@@ -35,6 +35,7 @@ def test_the_host_snippet_runs(tiktok: FakeTikTok) -> None:
     exec(snippet.group(1), namespace)
     assert namespace["problems"] == []
     assert namespace["outcome"]["status"] == "ok"
+    assert [o["payload"]["data"][0]["event_id"] for o in namespace["outcomes"]] == ["readme-1"]
     assert [result["status"] for result in namespace["results"]] == ["delivered"]
     assert tiktok.event_ids == ["readme-1"]
 

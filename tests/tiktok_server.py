@@ -6,6 +6,8 @@ it accepts and answers like TikTok (HTTP 200 with ``{code, message, request_id, 
 Faults come from a queue (``fail_next``) or a ``policy`` called for every request: HTTP
 statuses with ``Retry-After``, TikTok body codes, redirects, dropped connections (before or
 after the events were recorded), answers later than the client's timeout, answers not JSON.
+``latency_s`` delays every answer, as a server that far away would (TikTok is ~150 ms from
+many senders); requests on different connections wait side by side.
 """
 
 from __future__ import annotations
@@ -170,6 +172,8 @@ class _Handler(BaseHTTPRequestHandler):
         )
         timing = (done - started, done - read)  # read + json.loads, json.loads alone
         fault = fake._arrived(timing, seen, body, faulty=authorized and self.path == PATH)
+        if fake.latency_s:
+            fake._stopping.wait(fake.latency_s)
         if self.path != PATH:
             return self._answer(404, b"not found")
         if not authorized:
@@ -217,9 +221,13 @@ class _Handler(BaseHTTPRequestHandler):
 class FakeTikTok:
     """The fake endpoint. Use as a context manager, or ``start()`` / ``stop()``."""
 
-    def __init__(self, token: str = "test-token", *, policy: Policy | None = None) -> None:
+    def __init__(
+        self, token: str = "test-token", *, policy: Policy | None = None, latency_s: float = 0.0
+    ) -> None:
         self.token = token
         self.policy = policy
+        self.latency_s = latency_s
+        """Seconds every answer waits, as over a real network."""
         self.bad_event_ids: set[str] = set()
         self.faults: deque[Fault] = deque()
         self.events: list[dict[str, Any]] = []

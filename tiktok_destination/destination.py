@@ -17,6 +17,7 @@ from tiktok_destination import resources, state
 from tiktok_destination import settings as settings_module
 from tiktok_destination.errors import SettingsError
 from tiktok_destination.outcomes import SendOutcome, TransformOutcome, invalid, send_outcome
+from tiktok_destination.settings import Config
 from tiktok_destination.transform import transform
 
 log = logging.getLogger("tiktok_destination")
@@ -38,16 +39,47 @@ def _log_bug(what: str, error: BaseException) -> None:
     log.error("%s failed unexpectedly (%s) at:\n%s", what, type(error).__name__, where)
 
 
-def transform_event(event: Any, settings: Any, now: float | None = None) -> TransformOutcome:
-    """The transform outcome for one event; settings problems make the event ``invalid``."""
+def _transform_one(event: Any, config: Config, now: float) -> TransformOutcome:
     try:
-        config = state.config_for(settings)
-        return transform(event, config, time.time() if now is None else now)
-    except SettingsError as error:
-        return invalid("settings: " + "; ".join(error.problems))
+        return transform(event, config, now)
     except Exception as error:  # the host must never see an exception from a hook
         _log_bug("transform", error)
         return invalid(f"event: could not be transformed ({type(error).__name__})")
+
+
+def _settings_invalid(settings: Any) -> Config | TransformOutcome:
+    """The compiled settings, or the ``invalid`` outcome their problems give every event."""
+    try:
+        return state.config_for(settings)
+    except SettingsError as error:
+        return invalid("settings: " + "; ".join(error.problems))
+    except Exception as error:
+        _log_bug("settings", error)
+        return invalid(f"settings: could not be read ({type(error).__name__})")
+
+
+def transform_event(event: Any, settings: Any, now: float | None = None) -> TransformOutcome:
+    """The transform outcome for one event; settings problems make the event ``invalid``."""
+    config = _settings_invalid(settings)
+    if not isinstance(config, Config):
+        return config
+    return _transform_one(event, config, time.time() if now is None else now)
+
+
+def transform_events(
+    events: Any, settings: Any, now: float | None = None
+) -> list[TransformOutcome]:
+    """One transform outcome per event, in order: settings looked up and the clock read once.
+
+    ``events`` that is not a list (or tuple) of events gets one ``invalid`` outcome saying so.
+    """
+    if not isinstance(events, (list, tuple)):
+        return [invalid(f"events: expected a list of events, got {type(events).__name__}")]
+    config = _settings_invalid(settings)
+    if not isinstance(config, Config):
+        return [config for _ in events]
+    clock = time.time() if now is None else now
+    return [_transform_one(event, config, clock) for event in events]
 
 
 def send_payloads(payloads: Sequence[Any], settings: Any) -> list[SendOutcome]:

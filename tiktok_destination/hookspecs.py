@@ -67,6 +67,24 @@ def cdp_destination_transform(
 
 
 @hookspec(firstresult=True)
+def cdp_destination_transform_batch(
+    destination: str, events: list[dict[str, Any]], settings: dict[str, Any]
+) -> list[dict[str, Any]] | None:
+    """Turn a batch of standard events into payloads: ``cdp_destination_transform`` for each.
+
+    Stops at first non-None result. Never raises for bad input or bad settings. A host with
+    many events pays the hook call and the settings lookup once per batch, not once per event.
+
+    :param destination: the destination's name; a plugin answers only for its own.
+    :param events: a list of events in the standard format.
+    :param settings: the destination's settings.
+    :return: ``None`` when ``destination`` is not this plugin's; otherwise one outcome per
+        event, in the same order, each what ``cdp_destination_transform`` gives for that event
+        (``events`` that is not a list gets one ``invalid`` outcome saying so).
+    """
+
+
+@hookspec(firstresult=True)
 def cdp_destination_send(
     destination: str, payloads: list[dict[str, Any]], settings: dict[str, Any]
 ) -> list[dict[str, Any]] | None:

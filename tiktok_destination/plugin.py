@@ -33,6 +33,15 @@ def cdp_destination_transform(
 
 
 @hookimpl
+def cdp_destination_transform_batch(
+    destination: str, events: list[dict[str, Any]], settings: dict[str, Any]
+) -> list[dict[str, Any]] | None:
+    if destination != NAME:
+        return None
+    return cast(list[dict[str, Any]], impl.transform_events(events, settings))
+
+
+@hookimpl
 def cdp_destination_send(
     destination: str, payloads: list[dict[str, Any]], settings: dict[str, Any]
 ) -> list[dict[str, Any]] | None:
