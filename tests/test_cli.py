@@ -1,21 +1,23 @@
-"""The command line: schema, check-settings and transform, run in-process on real files."""
+"""The command line: schema, check-settings, transform, --version, errors without tracebacks."""
 
 from __future__ import annotations
 
+import argparse
 import io
 import json
+import signal
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
+from cli_helpers import ROOT, WAIT_S, no_traceback, run_cli, start_cli
 from jsonschema import Draft202012Validator
 
-from tiktok_destination import resources, settings
+from tiktok_destination import __version__, resources, settings
 from tiktok_destination.cli import main
 
-ROOT = Path(__file__).resolve().parents[1]
 OUTPUT_SCHEMA = Draft202012Validator(resources.load_json("schemas/event-track-request.schema.json"))
 
 
@@ -38,6 +40,12 @@ def test_schema_prints_the_settings_schema(capsys: pytest.CaptureFixture[str]) -
     assert json.loads(capsys.readouterr().out) == settings.schema()
 
 
+def test_version() -> None:
+    done = run_cli("--version")
+    assert done.returncode == 0
+    assert done.stdout.strip() == f"tiktok-destination {__version__}"
+
+
 def test_check_settings(
     tmp_path: Path, settings_file: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -50,16 +58,30 @@ def test_check_settings(
     assert main(["check-settings", write(tmp_path / "broken.json", "{nope")]) == 2
 
 
-def test_token_can_come_from_the_environment(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+def test_a_settings_file_may_name_its_schema(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    with_schema = {"$schema": "../schemas/settings.schema.json", "pixel_id": "PIXEL"}
+    assert main(["check-settings", write(tmp_path / "s.json", with_schema)]) == 0
+    assert "settings are valid" in capsys.readouterr().err
+
+
+def test_without_a_token_commands_that_send_nothing_work(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("TIKTOK_ACCESS_TOKEN", raising=False)
     no_token = write(tmp_path / "s.json", {"pixel_id": "PIXEL"})
-    assert main(["check-settings", no_token]) == 2
+    assert main(["check-settings", no_token]) == 0
+    assert "no access token" in capsys.readouterr().err
+    events = write(tmp_path / "e.jsonl", json.dumps({"event_name": "search", "id": "s"}) + "\n")
+    assert main(["transform", "--settings", no_token, events]) == 0
+    assert outcomes(capsys.readouterr().out)[0]["status"] == "ok"
     monkeypatch.setenv("TIKTOK_ACCESS_TOKEN", "env-token")
     assert main(["check-settings", no_token]) == 0
+    assert "access token: TIKTOK_ACCESS_TOKEN" in capsys.readouterr().err
 
 
-def test_transform_json_lines_one_outcome_per_line_in_order(
+def test_transform_outcomes_carry_their_line_and_event_id(
     tmp_path: Path, settings_file: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     lines = [
@@ -69,16 +91,24 @@ def test_transform_json_lines_one_outcome_per_line_in_order(
         "not json at all",
         "",
         json.dumps(["an", "array"]),
-        json.dumps({"event_name": "login"}),
+        "   ",
+        json.dumps({"event_name": "login", "context": {"event_id": "L"}}),
         json.dumps({"event_name": "search", "id": "B"}),
+        json.dumps({"event_name": "purchase", "id": "C", "context": {"event_timestamp": "no"}}),
     ]
     events = write(tmp_path / "events.jsonl", "\n".join(lines) + "\n")
     assert main(["transform", "--settings", settings_file, events]) == 0
     got = outcomes(capsys.readouterr().out)
-    assert [o["status"] for o in got] == ["ok", "invalid", "invalid", "skipped", "ok"]
+    assert [(o["line"], o["event_id"], o["status"]) for o in got] == [
+        (1, "A", "ok"),
+        (2, None, "invalid"),
+        (4, None, "invalid"),
+        (6, "L", "skipped"),
+        (7, "B", "ok"),
+        (8, "C", "invalid"),
+    ]
     assert got[1]["error"].startswith("line 2: not JSON")
     assert got[2]["error"].startswith("event:")
-    assert [o["payload"]["data"][0]["event_id"] for o in got if o["status"] == "ok"] == ["A", "B"]
     assert main(["transform", "--strict", "--settings", settings_file, events]) == 1
     capsys.readouterr()
     clean = write(tmp_path / "clean.jsonl", lines[0] + "\n")
@@ -89,10 +119,78 @@ def test_transform_a_json_array_from_stdin(
     settings_file: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     events = [{"event_name": "add_to_cart", "id": str(n)} for n in range(3)]
-    monkeypatch.setattr(sys, "stdin", io.StringIO(json.dumps(events, indent=2)))
+    stdin = io.TextIOWrapper(io.BytesIO(json.dumps(events, indent=2).encode()))
+    monkeypatch.setattr(sys, "stdin", stdin)
     assert main(["transform", "--settings", settings_file, "-"]) == 0
     got = outcomes(capsys.readouterr().out)
-    assert [o["payload"]["data"][0]["event_id"] for o in got] == ["0", "1", "2"]
+    assert [(o["line"], o["payload"]["data"][0]["event_id"]) for o in got] == [
+        (1, "0"),
+        (2, "1"),
+        (3, "2"),
+    ]
+
+
+BAD_LINES = [
+    (b'{"event_name": "search", "id": "bad-\xff-utf8"}', "not UTF-8"),
+    (b"[" * 100_000 + b"]" * 100_000, "nested deeper than the JSON parser allows"),
+    (b'{"event_name": "search", "id": "lone-\\ud800"}', "lone surrogate (\\ud800)"),
+    (b'{"event_name": "search", "id": "' + b"9" * 5000 + b'", "n": ' + b"9" * 5000 + b"}", "4300"),
+]
+
+
+@pytest.mark.parametrize(("line", "problem"), BAD_LINES, ids=["utf8", "deep", "surrogate", "int"])
+def test_a_bad_line_is_invalid_and_the_run_goes_on(
+    tmp_path: Path, settings_file: str, line: bytes, problem: str
+) -> None:
+    good = [json.dumps({"event_name": "search", "id": f"s{n}"}).encode() for n in range(2)]
+    events = tmp_path / "e.jsonl"
+    events.write_bytes(b"\n".join([good[0], line, good[1]]) + b"\n")
+    done = run_cli("transform", "--settings", settings_file, str(events))
+    assert done.returncode == 0 and no_traceback(done.stderr), done.stderr
+    got = outcomes(done.stdout)
+    assert [(o["line"], o["status"]) for o in got] == [(1, "ok"), (2, "invalid"), (3, "ok")]
+    assert got[1]["error"].startswith("line 2: ") and problem in got[1]["error"]
+
+
+@pytest.mark.parametrize(("line", "problem"), BAD_LINES, ids=["utf8", "deep", "surrogate", "int"])
+def test_a_bad_element_of_an_array_is_invalid_and_the_run_goes_on(
+    tmp_path: Path, settings_file: str, line: bytes, problem: str
+) -> None:
+    good = [json.dumps({"event_name": "search", "id": f"s{n}"}).encode() for n in range(2)]
+    events = tmp_path / "e.json"
+    events.write_bytes(b"[" + b",\n".join([good[0], line, good[1]]) + b"]")
+    done = run_cli("transform", "--settings", settings_file, str(events))
+    assert no_traceback(done.stderr), done.stderr
+    got = outcomes(done.stdout)
+    assert [(o["line"], o["status"]) for o in got] == [(1, "ok"), (2, "invalid"), (3, "ok")]
+    assert got[1]["error"].startswith("element 2: ") and problem in got[1]["error"]
+
+
+def test_a_json_array_is_read_as_a_stream(tmp_path: Path, settings_file: str) -> None:
+    """The first element's outcome comes out before the array is even closed."""
+    process = start_cli(
+        "transform",
+        "--settings",
+        settings_file,
+        "-",
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        env={"PYTHONUNBUFFERED": "1"},
+    )
+    assert process.stdin is not None and process.stdout is not None
+    try:
+        process.stdin.write('[\n  {"event_name": "search", "id": "first"},\n')
+        process.stdin.flush()
+        first = json.loads(process.stdout.readline())  # blocks only until it is written
+        assert (first["line"], first["event_id"], first["status"]) == (1, "first", "ok")
+        process.stdin.write('  {"event_name": "search", "id": "second"}\n]\n')
+        process.stdin.close()
+        second = json.loads(process.stdout.readline())
+        assert (second["line"], second["event_id"]) == (2, "second")
+        assert process.wait(timeout=WAIT_S) == 0
+    finally:
+        process.kill()
+        process.wait(timeout=WAIT_S)
 
 
 def test_transform_with_bad_settings_stops_before_reading(
@@ -104,7 +202,44 @@ def test_transform_with_bad_settings_stops_before_reading(
     assert captured.out == "" and "batch_size" in captured.err
 
 
+def test_a_missing_events_file_is_one_line_and_exit_2(tmp_path: Path, settings_file: str) -> None:
+    missing = tmp_path / "nope.jsonl"
+    for command in ("transform", "send"):
+        done = run_cli(command, "--settings", settings_file, str(missing))
+        assert done.returncode == 2, (command, done.stderr)
+        assert no_traceback(done.stderr)
+        assert done.stderr.splitlines()[-1] == (
+            f"tiktok-destination: {missing}: cannot read events (No such file or directory)"
+        )
+
+
+@pytest.mark.parametrize(("signum", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_stopping_transform_is_one_line(settings_file: str, signum: int, code: int) -> None:
+    process = start_cli(
+        "transform",
+        "--settings",
+        settings_file,
+        "-",
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        env={"PYTHONUNBUFFERED": "1"},
+    )
+    assert process.stdin is not None and process.stdout is not None
+    try:
+        process.stdin.write(json.dumps({"event_name": "search", "id": "x"}) + "\n")
+        process.stdin.flush()
+        assert json.loads(process.stdout.readline())["status"] == "ok"  # it is running
+        process.send_signal(signum)
+        assert process.wait(timeout=WAIT_S) == code
+        assert process.stderr is not None
+        assert process.stderr.read().strip() == "tiktok-destination: interrupted"
+    finally:
+        process.kill()
+        process.wait(timeout=WAIT_S)
+
+
 def test_the_shipped_example_runs_as_the_readme_says() -> None:
+    assert "access_token" not in json.loads((ROOT / "examples/settings.json").read_text())
     done = subprocess.run(
         [
             sys.executable,
@@ -119,6 +254,7 @@ def test_the_shipped_example_runs_as_the_readme_says() -> None:
         capture_output=True,
         text=True,
         check=False,
+        timeout=WAIT_S,
     )
     got = outcomes(done.stdout)
     input_lines = [
@@ -132,4 +268,25 @@ def test_the_shipped_example_runs_as_the_readme_says() -> None:
         if outcome["status"] == "ok":
             OUTPUT_SCHEMA.validate(outcome["payload"])
     assert "jane.doe@example.com" not in done.stdout.lower()
-    assert "replace-me" not in done.stdout + done.stderr
+
+
+def _readme_table(first_header: str) -> list[list[str]]:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    lines = readme.split(f"| {first_header} |", 1)[1].splitlines()[2:]
+    rows = []
+    for line in lines:
+        if not line.startswith("|"):
+            break
+        rows.append([cell.strip().strip("`") for cell in line.strip("|").split("|")])
+    return rows
+
+
+def test_the_readme_names_every_command_and_exit_code() -> None:
+    from tiktok_destination import exits
+    from tiktok_destination.cli import build_parser
+
+    parser = build_parser()
+    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    assert [row[0].split()[0] for row in _readme_table("command")] == list(commands.choices)
+    codes = sorted(getattr(exits, name) for name in dir(exits) if name.startswith("EXIT_"))
+    assert [int(row[0]) for row in _readme_table("exit")] == codes

@@ -1,10 +1,10 @@
-"""``tiktok-destination send`` against the fake TikTok server: outcomes, dry run, Ctrl-C."""
+"""``tiktok-destination send`` against the fake TikTok server: outcomes, exit codes, dry run,
+the token's precedence, the files it refuses, a full disk, the progress bar."""
 
 from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -12,98 +12,164 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cli_helpers import (
+    WAIT_S,
+    cli_command,
+    final,
+    no_traceback,
+    purchase,
+    read_outcomes,
+    run_cli,
+    start_cli,
+    write_events,
+    write_settings,
+)
 from helpers import TOKEN
-from tiktok_server import BodyCode, FakeTikTok, Stall
+from tiktok_server import BodyCode, FakeTikTok, HttpStatus
 
-from tiktok_destination.cli import main, plugin_manager
-from tiktok_destination.records import read_records
-from tiktok_destination.sending import INTERRUPTED_BEFORE, INTERRUPTED_DURING, SendRun
+from tiktok_destination.cli import main
 
 
-def purchase(n: int) -> dict[str, Any]:
-    return {
-        "event_name": "purchase",
-        "id": f"order-{n}",
-        "value": n,
-        "currency": "EUR",
-        "context": {"event_timestamp": 1700000000 + n},
-        "user": {"email": f"u{n}@example.com"},
-    }
-
-
-def write_events(path: Path, events: list[Any]) -> str:
-    lines = [event if isinstance(event, str) else json.dumps(event) for event in events]
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return str(path)
-
-
-def write_settings(path: Path, tiktok: FakeTikTok, **extra: Any) -> str:
-    settings = {"access_token": TOKEN, "pixel_id": "PIXEL", "api_url": tiktok.url, **extra}
-    path.write_text(json.dumps(settings), encoding="utf-8")
-    return str(path)
-
-
-def read_outcomes(path: Path) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
-
-
-def start_send(settings: str, events: str, *extra: str, stdin: Any = None) -> subprocess.Popen[str]:
-    """``tiktok-destination send`` in a process of its own (stdout dropped, stderr piped)."""
-    return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "tiktok_destination",
-            "send",
-            "--settings",
-            settings,
-            events,
-            *extra,
-        ],
-        stdin=stdin,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+def send(settings: str, events: str, *extra: str) -> list[str]:
+    return ["send", "--settings", settings, events, *extra]
 
 
 def test_send_delivers_and_records_every_event(
     tmp_path: Path, tiktok: FakeTikTok, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    events = [purchase(n) for n in range(25)] + ["{broken", {"event_name": "login"}]
+    events = [purchase(n) for n in range(25)] + ["{broken", {"event_name": "login", "id": "L"}]
     settings = write_settings(tmp_path / "s.json", tiktok, batch_size=10)
-    code = main(
-        [
-            "send",
-            "--settings",
-            settings,
-            write_events(tmp_path / "e.jsonl", events),
-            "--outcomes",
-            str(tmp_path / "out.jsonl"),
-        ]
-    )
-    assert code == 1  # a broken line and an unmapped event were not delivered
-    records = read_outcomes(tmp_path / "out.jsonl")
-    assert sorted(record["line"] for record in records) == list(range(1, 28))
+    out = tmp_path / "out.jsonl"
+    code = main(send(settings, write_events(tmp_path / "e.jsonl", events), "--outcomes", str(out)))
+    assert code == 3  # nothing failed; a broken line needs fixing
+    records = read_outcomes(out)
+    outcomes = final(records)
+    assert sorted(outcomes) == list(range(1, 28))
     by_status: dict[str, list[dict[str, Any]]] = {}
-    for record in records:
+    for record in outcomes.values():
         by_status.setdefault(record["status"], []).append(record)
     assert len(by_status["delivered"]) == 25
-    assert [r["line"] for r in by_status["invalid"]] == [26]
-    assert [r["line"] for r in by_status["skipped"]] == [27]
+    assert [(r["line"], r["event_id"]) for r in by_status["invalid"]] == [(26, None)]
+    assert [(r["line"], r["event_id"]) for r in by_status["skipped"]] == [(27, "L")]
     assert sorted(tiktok.event_ids) == sorted(f"order-{n}" for n in range(25))
     assert [len(request.event_ids) for request in tiktok.requests] == [10, 10, 5]
     assert all(r["request_id"] for r in by_status["delivered"])
     err = capsys.readouterr().err
     assert "delivered 25" in err and "invalid 1" in err and "skipped 1" in err
+    assert f"access token: access_token in {settings}" in err
     assert TOKEN not in err
 
 
-def test_send_exits_zero_when_everything_is_delivered(tmp_path: Path, tiktok: FakeTikTok) -> None:
-    settings = write_settings(tmp_path / "s.json", tiktok)
+def test_each_event_posted_is_recorded_as_sending_before_its_outcome(
+    tmp_path: Path, tiktok: FakeTikTok
+) -> None:
+    settings = write_settings(tmp_path / "s.json", tiktok, batch_size=2)
     events = write_events(tmp_path / "e.jsonl", [purchase(n) for n in range(3)])
-    assert main(["send", "--settings", settings, events]) == 0
-    assert len(tiktok.event_ids) == 3
+    out = tmp_path / "out.jsonl"
+    assert main(send(settings, events, "--outcomes", str(out))) == 0
+    records = [(r["line"], r["status"]) for r in read_outcomes(out)]
+    assert records == [
+        (1, "sending"),
+        (2, "sending"),
+        (1, "delivered"),
+        (2, "delivered"),
+        (3, "sending"),
+        (3, "delivered"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("events", "fault", "code"),
+    [
+        ([purchase(0), purchase(1)], None, 0),
+        ([purchase(0), {"event_name": "newsletter_open", "id": "n"}], None, 0),  # skipped
+        ([purchase(0), "{broken"], None, 3),
+        ([purchase(0), purchase(1)], "reject order-1", 3),
+        ([purchase(0), "{broken"], "fail", 1),
+    ],
+    ids=["delivered", "skipped", "invalid", "rejected", "failed"],
+)
+def test_exit_codes_a_scheduler_can_act_on(
+    tmp_path: Path, tiktok: FakeTikTok, events: list[Any], fault: str | None, code: int
+) -> None:
+    if fault == "reject order-1":
+        tiktok.bad_event_ids.add("order-1")
+    if fault == "fail":
+        tiktok.fail_next(HttpStatus(503))
+    settings = write_settings(tmp_path / "s.json", tiktok, max_retries=0)
+    done = run_cli(*send(settings, write_events(tmp_path / "e.jsonl", events)))
+    assert done.returncode == code, done.stderr
+    assert no_traceback(done.stderr)
+
+
+def test_usage_errors_exit_2_in_one_line(tmp_path: Path, tiktok: FakeTikTok) -> None:
+    settings = write_settings(tmp_path / "s.json", tiktok)
+    events = write_events(tmp_path / "e.jsonl", [purchase(0)])
+    cases = {
+        "--resume needs --outcomes": send(settings, events, "--resume"),
+        "cannot write (No such file or directory)": send(
+            settings, events, "--outcomes", str(tmp_path / "no" / "dir" / "out.jsonl")
+        ),
+        "invalid settings": send(
+            write_settings(tmp_path / "bad.json", tiktok, batch_size=0), events
+        ),
+    }
+    for problem, argv in cases.items():
+        done = run_cli(*argv)
+        assert done.returncode == 2, (problem, done.stderr)
+        assert problem in done.stderr and no_traceback(done.stderr)
+    assert tiktok.requests == []
+
+
+def test_outcomes_naming_an_input_is_refused_before_touching_it(
+    tmp_path: Path, tiktok: FakeTikTok
+) -> None:
+    settings = write_settings(tmp_path / "s.json", tiktok)
+    events = write_events(tmp_path / "e.jsonl", [purchase(0)])
+    before = Path(events).read_bytes(), Path(settings).read_bytes()
+    for target in (events, settings, str(tmp_path / "." / "e.jsonl")):
+        done = run_cli(*send(settings, events, "--outcomes", target))
+        assert done.returncode == 2 and "that is an input of this command" in done.stderr
+    with Path(events).open("rb") as stdin:  # the events on stdin, from the same file
+        piped = subprocess.run(
+            cli_command(*send(settings, "-", "--outcomes", events)),
+            stdin=stdin,
+            capture_output=True,
+            timeout=WAIT_S,
+            check=False,
+        )
+    assert piped.returncode == 2
+    assert (Path(events).read_bytes(), Path(settings).read_bytes()) == before
+    assert tiktok.requests == []
+
+
+def test_the_environment_token_wins_over_the_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with FakeTikTok("the-environment-token") as strict:
+        settings = write_settings(tmp_path / "s.json", strict)  # the file holds TOKEN
+        events = write_events(tmp_path / "e.jsonl", [purchase(0)])
+        monkeypatch.setenv("TIKTOK_ACCESS_TOKEN", "the-environment-token")
+        assert main(send(settings, events)) == 0
+        assert strict.event_ids == ["order-0"]
+    err = capsys.readouterr().err
+    assert f"access token: TIKTOK_ACCESS_TOKEN (it overrides access_token in {settings})" in err
+    assert "the-environment-token" not in err and TOKEN not in err
+
+
+def test_send_needs_a_token_but_a_dry_run_does_not(
+    tmp_path: Path, tiktok: FakeTikTok, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("TIKTOK_ACCESS_TOKEN", raising=False)
+    settings = tmp_path / "s.json"
+    settings.write_text(json.dumps({"pixel_id": "PIXEL", "api_url": tiktok.url}))
+    events = write_events(tmp_path / "e.jsonl", [purchase(0)])
+    done = run_cli(*send(str(settings), events))
+    assert done.returncode == 2 and "no access token" in done.stderr
+    dry = run_cli(*send(str(settings), events, "--dry-run"))
+    assert dry.returncode == 0, dry.stderr
+    assert json.loads(dry.stdout)["json"]["data"][0]["event_id"] == "order-0"
+    assert tiktok.requests == []
 
 
 def test_rejected_events_are_named_and_the_rest_delivered(
@@ -113,8 +179,8 @@ def test_rejected_events_are_named_and_the_rest_delivered(
     settings = write_settings(tmp_path / "s.json", tiktok)
     events = write_events(tmp_path / "e.jsonl", [purchase(n) for n in range(8)])
     out = tmp_path / "out.jsonl"
-    assert main(["send", "--settings", settings, events, "--outcomes", str(out)]) == 1
-    rejected = [r for r in read_outcomes(out) if r["status"] == "rejected"]
+    assert main(send(settings, events, "--outcomes", str(out))) == 3
+    rejected = [r for r in final(read_outcomes(out)).values() if r["status"] == "rejected"]
     assert [(r["line"], r["event_id"], r["code"]) for r in rejected] == [(4, "order-3", 40002)]
     assert "order-3" in rejected[0]["message"]
     assert sorted(tiktok.event_ids) == sorted(f"order-{n}" for n in range(8) if n != 3)
@@ -127,21 +193,23 @@ def test_a_refused_token_fails_everything_without_showing_it(
     settings = write_settings(tmp_path / "s.json", tiktok, batch_size=5)
     events = write_events(tmp_path / "e.jsonl", [purchase(n) for n in range(12)])
     out = tmp_path / "out.jsonl"
-    assert main(["send", "--settings", settings, events, "--outcomes", str(out)]) == 1
-    records = read_outcomes(out)
-    assert [r["status"] for r in records] == ["failed"] * 12
-    assert "access_token" in records[0]["message"]
+    assert main(send(settings, events, "--outcomes", str(out))) == 1
+    records = final(read_outcomes(out))
+    assert [r["status"] for r in records.values()] == ["failed"] * 12
+    assert "access_token" in records[1]["message"]
     assert len(tiktok.requests) == 1  # stopped at once: no request after the refusal
     captured = capsys.readouterr()
     assert TOKEN not in captured.out + captured.err + out.read_text()
 
 
-def test_dry_run_prints_requests_and_sends_nothing(
+def test_dry_run_prints_requests_records_every_event_and_sends_nothing(
     tmp_path: Path, tiktok: FakeTikTok, capsys: pytest.CaptureFixture[str]
 ) -> None:
     settings = write_settings(tmp_path / "s.json", tiktok, batch_size=2)
-    events = write_events(tmp_path / "e.jsonl", [purchase(n) for n in range(3)])
-    assert main(["send", "--settings", settings, events, "--dry-run"]) == 0
+    lines = [purchase(n) for n in range(3)] + [b'{"event_name": "search", "id": "\\udfff"}']
+    events = write_events(tmp_path / "e.jsonl", lines)
+    out = tmp_path / "out.jsonl"
+    assert main(send(settings, events, "--dry-run", "--outcomes", str(out))) == 3
     captured = capsys.readouterr()
     requests = [json.loads(line) for line in captured.out.splitlines()]
     assert [len(r["json"]["data"]) for r in requests] == [2, 1]
@@ -149,6 +217,14 @@ def test_dry_run_prints_requests_and_sends_nothing(
     assert requests[0]["url"] == tiktok.url
     assert tiktok.requests == []
     assert TOKEN not in captured.out + captured.err
+    records = sorted(read_outcomes(out), key=lambda r: int(r["line"]))
+    assert [(r["line"], r["status"]) for r in records] == [
+        (1, "ok"),
+        (2, "ok"),
+        (3, "ok"),
+        (4, "invalid"),
+    ]
+    assert "lone surrogate" in records[3]["message"]
 
 
 def test_test_event_code_warns_and_sends_one_event_per_request(
@@ -156,104 +232,94 @@ def test_test_event_code_warns_and_sends_one_event_per_request(
 ) -> None:
     settings = write_settings(tmp_path / "s.json", tiktok, test_event_code="TEST123")
     events = write_events(tmp_path / "e.jsonl", [purchase(n) for n in range(3)])
-    assert main(["send", "--settings", settings, events]) == 0
+    assert main(send(settings, events)) == 0
     assert "does not save them" in capsys.readouterr().err
     assert [len(r.event_ids) for r in tiktok.requests] == [1, 1, 1]
     assert {e["test_event_code"] for e in tiktok.events} == {"TEST123"}
 
 
-class InterruptingHook:
-    """The real hooks, but the n-th send is interrupted as if by Ctrl-C."""
-
-    def __init__(self, interrupt_send: int) -> None:
-        self.real = plugin_manager().hook
-        self.sends = 0
-        self.interrupt_send = interrupt_send
-
-    def cdp_destination_transform(self, **kwargs: Any) -> Any:
-        return self.real.cdp_destination_transform(**kwargs)
-
-    def cdp_destination_send(self, **kwargs: Any) -> Any:
-        self.sends += 1
-        if self.sends == self.interrupt_send:
-            raise KeyboardInterrupt
-        return self.real.cdp_destination_send(**kwargs)
-
-
-def test_ctrl_c_keeps_outcomes_true(tmp_path: Path, tiktok: FakeTikTok) -> None:
-    settings = {
-        "access_token": TOKEN,
-        "pixel_id": "PIXEL",
-        "app_id": "APP",
-        "api_url": tiktok.url,
-        "batch_size": 4,
-    }
-    app_event = {
-        "event_name": "launch_app",
-        "id": "app-1",
-        "context": {"app": {"namespace": "x"}},
-        "partners": {"tiktok": {"event_source": "app"}},
-    }
-    events = [app_event] + [purchase(n) for n in range(10)]
-    path = tmp_path / "e.jsonl"
-    write_events(path, events)
+def test_bad_lines_never_stop_a_send(tmp_path: Path, tiktok: FakeTikTok) -> None:
+    lines: list[Any] = [
+        purchase(0),
+        b'{"event_name": "purchase", "id": "\xff\xfe"}',
+        b"[" * 50_000 + b"]" * 50_000,
+        purchase(1),
+        b'{"event_name": "purchase", "id": "x-\\ud800", "currency": "EUR", "value": 1}',
+        purchase(2),
+    ]
+    settings = write_settings(tmp_path / "s.json", tiktok)
     out = tmp_path / "out.jsonl"
-    run = SendRun(
-        InterruptingHook(interrupt_send=2), settings, outcomes_path=str(out), dry_run=False
+    done = run_cli(
+        *send(settings, write_events(tmp_path / "e.jsonl", lines), "--outcomes", str(out))
     )
-    with path.open(encoding="utf-8") as stream:
-        assert run.run(read_records(stream)) is False
-    records = {r["event_id"]: r for r in read_outcomes(out)}
-    assert len(records) == 9  # 1 app event waiting + 8 web events read before the interrupt
-    delivered = {e for e, r in records.items() if r["status"] == "delivered"}
-    assert delivered == {"order-0", "order-1", "order-2", "order-3"} == set(tiktok.event_ids)
-    assert {e for e, r in records.items() if r["message"] == INTERRUPTED_DURING} == {
-        "order-4",
-        "order-5",
-        "order-6",
-        "order-7",
+    assert done.returncode == 3 and no_traceback(done.stderr), done.stderr
+    outcomes = final(read_outcomes(out))
+    assert {line: r["status"] for line, r in outcomes.items()} == {
+        1: "delivered",
+        2: "invalid",
+        3: "invalid",
+        4: "delivered",
+        5: "invalid",
+        6: "delivered",
     }
-    assert records["app-1"]["message"] == INTERRUPTED_BEFORE
-    assert not run.all_done()
+    assert sorted(tiktok.event_ids) == ["order-0", "order-1", "order-2"]
 
 
-def test_sigint_stops_a_real_run_cleanly(tmp_path: Path) -> None:
-    with FakeTikTok(TOKEN, policy=lambda number, body: Stall(3.0)) as slow:
-        settings = write_settings(tmp_path / "s.json", slow, batch_size=2, timeout_s=30)
-        events = write_events(tmp_path / "e.jsonl", [purchase(n) for n in range(5)])
-        out = tmp_path / "out.jsonl"
-        process = start_send(settings, events, "--outcomes", str(out))
-        deadline = time.monotonic() + 20
-        while not slow.requests and time.monotonic() < deadline:
-            time.sleep(0.02)
-        assert slow.requests, "the command never sent a request"
-        process.send_signal(signal.SIGINT)
-        _stdout, stderr = process.communicate(timeout=20)
-    assert process.returncode == 130
-    assert "interrupted" in stderr and TOKEN not in stderr
-    records = read_outcomes(out)
-    assert [r["status"] for r in records] == ["failed", "failed"]
-    assert {r["message"] for r in records} == {INTERRUPTED_DURING}
+def test_a_full_disk_stops_with_one_line_and_a_summary(tmp_path: Path, tiktok: FakeTikTok) -> None:
+    settings = write_settings(tmp_path / "s.json", tiktok)
+    events = write_events(tmp_path / "e.jsonl", [purchase(n) for n in range(3)])
+    done = run_cli(*send(settings, events, "--outcomes", "/dev/full"))
+    assert done.returncode == 1 and no_traceback(done.stderr), done.stderr
+    assert (
+        "tiktok-destination: cannot write the outcomes to /dev/full (No space left on device); "
+        "stopped"
+    ) in done.stderr
+    assert "read 3: ok 3" in done.stderr  # the summary
+    assert tiktok.requests == []  # nothing is posted that could not be recorded first
 
 
-def run_on_a_terminal(argv: list[str]) -> str:
-    """Run the command with stderr on a pseudo-terminal of 120 columns; what it showed there."""
+def test_a_file_size_limit_leaves_no_half_written_record(
+    tmp_path: Path, tiktok: FakeTikTok
+) -> None:
+    """The file stops growing mid-record (``RLIMIT_FSIZE``): the record part is cut off."""
+    settings = write_settings(tmp_path / "s.json", tiktok, batch_size=5)
+    events = write_events(tmp_path / "e.jsonl", [purchase(n) for n in range(40)])
+    out = tmp_path / "out.jsonl"
+    limit = 3000  # a few batches' records, cut mid-line
+    limited = [
+        sys.executable,
+        "-c",
+        "import os, resource, sys; "
+        f"resource.setrlimit(resource.RLIMIT_FSIZE, ({limit}, {limit})); "
+        "os.execv(sys.executable, [sys.executable, *sys.argv[1:]])",
+        *cli_command(*send(settings, events, "--outcomes", str(out)))[1:],
+    ]
+    done = subprocess.run(limited, capture_output=True, text=True, timeout=WAIT_S, check=False)
+    assert done.returncode == 1 and no_traceback(done.stderr), done.stderr
+    assert "cannot write the outcomes" in done.stderr and "File too large" in done.stderr
+    text = out.read_text()
+    assert 0 < len(text) <= limit and text.endswith("\n")
+    records = read_outcomes(out)  # every line is a whole record
+    sent = {r["event_id"] for r in records if r["status"] == "sending"}
+    assert set(tiktok.event_ids) <= sent  # nothing reached TikTok unannounced
+
+
+def run_on_a_terminal(argv: list[str], columns: int) -> str:
+    """Run the command with stderr on a pseudo-terminal; what it showed there."""
     import fcntl
     import pty
     import struct
     import termios
 
     controller, terminal = pty.openpty()
-    fcntl.ioctl(terminal, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
+    fcntl.ioctl(terminal, termios.TIOCSWINSZ, struct.pack("HHHH", 40, columns, 0, 0))
     process = subprocess.Popen(
-        [sys.executable, "-m", "tiktok_destination", *argv],
-        stdout=subprocess.DEVNULL,
-        stderr=terminal,
-        stdin=subprocess.DEVNULL,
+        cli_command(*argv), stdout=subprocess.DEVNULL, stderr=terminal, stdin=subprocess.DEVNULL
     )
     os.close(terminal)
     shown = b""
-    while True:
+    deadline = time.monotonic() + WAIT_S
+    while time.monotonic() < deadline:
         try:
             chunk = os.read(controller, 65536)
         except OSError:  # the terminal closed with the process
@@ -261,30 +327,30 @@ def run_on_a_terminal(argv: list[str]) -> str:
         if not chunk:
             break
         shown += chunk
-    process.wait(timeout=30)
+    process.wait(timeout=WAIT_S)
     os.close(controller)
     return shown.decode(errors="replace")
 
 
-def test_a_terminal_shows_a_progress_bar(tmp_path: Path, tiktok: FakeTikTok) -> None:
+def test_a_terminal_shows_a_progress_bar_with_total_percent_and_eta(
+    tmp_path: Path, tiktok: FakeTikTok
+) -> None:
     settings = write_settings(tmp_path / "s.json", tiktok, batch_size=100)
-    events = write_events(tmp_path / "e.jsonl", [purchase(n) for n in range(300)])
-    shown = run_on_a_terminal(["send", "--settings", settings, events])
-    bar = [line for line in shown.split("\r") if " events [" in line]  # tqdm's redrawn line
-    assert bar and any("delivered 300, rejected 0, failed 0" in line for line in bar)
-    assert "read 300: ok 300" in shown and TOKEN not in shown
-    plain = subprocess.run(
-        [sys.executable, "-m", "tiktok_destination", "send", "--settings", settings, events],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    assert "\r" not in plain.stderr  # no bar when stderr is not a terminal
+    events = write_events(tmp_path / "e.jsonl", [purchase(n) for n in range(3000)])
+    shown = run_on_a_terminal(send(settings, events), columns=80)
+    bars = [line for line in shown.split("\r") if "%|" in line]
+    assert bars, shown
+    assert all("ETA" in bar and "failed" in bar for bar in bars)
+    assert all(len(bar) <= 80 for bar in bars)
+    assert any(bar.split("%")[0].strip() not in ("0", "") for bar in bars)  # it moved on
+    assert "read 3000: ok 3000" in shown and TOKEN not in shown
+    plain = run_cli(*send(settings, events))
+    assert plain.returncode == 0 and "\r" not in plain.stderr  # no bar off a terminal
 
 
 def test_a_quiet_stream_on_stdin_still_delivers(tmp_path: Path, tiktok: FakeTikTok) -> None:
     settings = write_settings(tmp_path / "s.json", tiktok)  # batch_size 1000: never full here
-    process = start_send(settings, "-", stdin=subprocess.PIPE)
+    process = start_cli(*send(settings, "-"), stdin=subprocess.PIPE)
     assert process.stdin is not None
     for n in range(3):
         process.stdin.write(json.dumps(purchase(n)) + "\n")
@@ -296,30 +362,5 @@ def test_a_quiet_stream_on_stdin_still_delivers(tmp_path: Path, tiktok: FakeTikT
     assert process.poll() is None
     process.stdin.write(json.dumps(purchase(3)) + "\n")
     process.stdin.close()
-    assert process.wait(timeout=15) == 0
+    assert process.wait(timeout=WAIT_S) == 0
     assert sorted(tiktok.event_ids)[-1] == "order-3"
-
-
-def test_sigint_on_a_stdin_stream_stops_cleanly(tmp_path: Path, tiktok: FakeTikTok) -> None:
-    settings = write_settings(tmp_path / "s.json", tiktok)
-    out = tmp_path / "out.jsonl"
-    process = start_send(settings, "-", "--outcomes", str(out), stdin=subprocess.PIPE)
-    assert process.stdin is not None
-    process.stdin.write(json.dumps(purchase(0)) + "\n")
-    process.stdin.flush()
-    deadline = time.monotonic() + 15
-    while not tiktok.event_ids and time.monotonic() < deadline:
-        time.sleep(0.05)
-    process.stdin.write(json.dumps(purchase(1)) + "\n")
-    process.stdin.flush()
-    time.sleep(0.5)  # read and buffered, not yet sent (buffers wait up to 2 s)
-    process.send_signal(signal.SIGINT)
-    assert process.wait(timeout=15) == 130
-    process.stdin.close()
-    records = {r["event_id"]: r for r in read_outcomes(out)}
-    assert records["order-0"]["status"] == "delivered"
-    assert records["order-1"] == {
-        **records["order-1"],
-        "status": "failed",
-        "message": INTERRUPTED_BEFORE,
-    }

@@ -1,31 +1,36 @@
-"""The command line: ``schema``, ``check-settings``, ``transform`` and ``send``.
+"""The command line: schema, check-settings, transform, send, enqueue, worker, emulate, report.
 
-It goes through the same hooks a host calls, on a plugin manager of its own.
+It goes through the same hooks a host calls, on a plugin manager of its own. Each command
+module registers its subcommand (``COMMANDS``); ``main`` turns every expected failure into
+one line on stderr and an exit code (``exits``), never a traceback.
 """
 
 from __future__ import annotations
 
 import argparse
-import io
+import contextlib
 import json
 import os
-import stat
 import sys
-from collections.abc import Iterable, Sequence
-from typing import IO, Any, TextIO
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import pluggy
 
-from tiktok_destination import hookspecs, plugin, worker_cli
+from tiktok_destination import __version__, hookspecs, plugin, signals
 from tiktok_destination import settings as settings_module
-from tiktok_destination.records import NotJson, open_events, read_records
-from tiktok_destination.sending import MAX_WAIT_S, SendRun, with_ticks
+from tiktok_destination.cli_settings import (
+    TOKEN_ENV,
+    load_settings,
+    read_settings_file,
+    token_source,
+)
+from tiktok_destination.exits import EXIT_FAILED, EXIT_OK, EXIT_USAGE, UsageError
+from tiktok_destination.records import NotJson, open_events, own_event_id, read_records
 
-EXIT_OK, EXIT_NOT_ALL_DONE, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
-
-
-class UsageError(Exception):
-    """Bad arguments or settings: printed to stderr, exit 2."""
+Subcommands = Any  # argparse's private _SubParsersAction
+STRICT_EXIT = EXIT_FAILED
+"""``transform --strict`` when some event is invalid."""
 
 
 def plugin_manager() -> pluggy.PluginManager:
@@ -35,29 +40,11 @@ def plugin_manager() -> pluggy.PluginManager:
     return manager
 
 
-def dump(value: Any, stream: TextIO) -> None:
-    stream.write(json.dumps(value, ensure_ascii=False, separators=(",", ":")) + "\n")
-
-
-def load_settings(path: str, *, check: bool = True) -> dict[str, Any]:
-    """Settings from a JSON file, ``TIKTOK_ACCESS_TOKEN`` filling in a missing token."""
-    try:
-        with open(path, encoding="utf-8") as stream:
-            loaded = json.load(stream)
-    except OSError as error:
-        raise UsageError(f"{path}: cannot read settings ({error.strerror})") from None
-    except ValueError as error:
-        raise UsageError(f"{path}: settings are not JSON ({error})") from None
-    if isinstance(loaded, dict) and "access_token" not in loaded:
-        token = os.environ.get(settings_module.TOKEN_ENV)
-        if token:
-            loaded["access_token"] = token
-    problems = plugin_manager().hook.cdp_destination_validate_settings(
-        destination="tiktok", settings=loaded
-    )
-    if check and problems:
-        raise UsageError("invalid settings:\n" + "\n".join(f"  {problem}" for problem in problems))
-    return loaded if isinstance(loaded, dict) else {}
+def encode_line(value: Any) -> str:
+    """One JSON line; ``ValueError`` for what JSON cannot carry (NaN, a lone surrogate)."""
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    text.encode("utf-8")
+    return text + "\n"
 
 
 def cmd_schema(_args: argparse.Namespace) -> int:
@@ -67,56 +54,56 @@ def cmd_schema(_args: argparse.Namespace) -> int:
 
 
 def cmd_check_settings(args: argparse.Namespace) -> int:
-    load_settings(args.settings)
+    load_settings(args.settings, sending=False)
     print(f"{args.settings}: settings are valid", file=sys.stderr)
+    source = token_source(args.settings, read_settings_file(args.settings))
+    if source is None:
+        print(f"note: no access token; send needs {TOKEN_ENV} or access_token", file=sys.stderr)
+    else:
+        print(f"access token: {source}", file=sys.stderr)
     return EXIT_OK
 
 
+def transform_line(hook: Any, settings: dict[str, Any], line: int, event: Any) -> dict[str, Any]:
+    """The outcome of one input line, with its ``line`` and ``event_id``."""
+    if isinstance(event, NotJson):
+        return {"line": line, "event_id": None, "status": "invalid", "error": event.message}
+    outcome = hook.cdp_destination_transform(destination="tiktok", event=event, settings=settings)
+    if outcome["status"] == "ok":
+        event_id = outcome["payload"]["data"][0].get("event_id")
+    else:
+        event_id = own_event_id(event)
+    return {"line": line, "event_id": event_id, **outcome}
+
+
 def cmd_transform(args: argparse.Namespace) -> int:
-    settings = load_settings(args.settings)
+    settings = load_settings(args.settings, sending=False)
     hook = plugin_manager().hook
     any_invalid = False
     with open_events(args.events) as stream:
-        for _line, event in read_records(stream):
-            if isinstance(event, NotJson):
-                outcome: dict[str, Any] = {"status": "invalid", "error": event.message}
-            else:
-                outcome = hook.cdp_destination_transform(
-                    destination="tiktok", event=event, settings=settings
-                )
+        for line, event in read_records(stream):
+            outcome = transform_line(hook, settings, line, event)
+            try:
+                text = encode_line(outcome)
+            except ValueError as error:
+                why = f"payload: cannot be written as UTF-8 JSON ({type(error).__name__})"
+                outcome = {**outcome, "status": "invalid", "error": why}
+                outcome.pop("payload", None)
+                outcome.pop("warnings", None)
+                text = encode_line(outcome)
             any_invalid |= outcome["status"] == "invalid"
-            dump(outcome, sys.stdout)
-    return EXIT_NOT_ALL_DONE if args.strict and any_invalid else EXIT_OK
+            sys.stdout.write(text)
+    return STRICT_EXIT if args.strict and any_invalid else EXIT_OK
 
 
-def cmd_send(args: argparse.Namespace) -> int:
-    settings = load_settings(args.settings)
-    run = SendRun(
-        plugin_manager().hook, settings, outcomes_path=args.outcomes, dry_run=args.dry_run
+def add_events_arguments(command: argparse.ArgumentParser) -> None:
+    command.add_argument("--settings", required=True, metavar="SETTINGS.json")
+    command.add_argument(
+        "events", nargs="?", metavar="EVENTS", help="JSON Lines or a JSON array; - or absent: stdin"
     )
-    with open_events(args.events) as stream:
-        records: Iterable[Any] = read_records(stream)
-        if not _is_regular_file(stream):  # a stream may pause: don't keep events waiting
-            records = with_ticks(records, MAX_WAIT_S / 2)
-        finished = run.run(records)
-    if not finished:
-        return EXIT_INTERRUPTED
-    return EXIT_OK if run.all_done() else EXIT_NOT_ALL_DONE
 
 
-def _is_regular_file(stream: IO[str]) -> bool:
-    try:
-        return stat.S_ISREG(os.fstat(stream.fileno()).st_mode)
-    except (OSError, ValueError, io.UnsupportedOperation):
-        return False
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="tiktok-destination",
-        description="Map CDP events to TikTok Events API 2.0 requests, and deliver them.",
-    )
-    commands = parser.add_subparsers(dest="command", required=True)
+def register_basics(commands: Subcommands) -> None:
     commands.add_parser("schema", help="print the settings JSON Schema").set_defaults(
         run=cmd_schema
     )
@@ -125,43 +112,62 @@ def build_parser() -> argparse.ArgumentParser:
     )
     check.add_argument("settings", metavar="SETTINGS.json")
     check.set_defaults(run=cmd_check_settings)
-    for name, run, text in (
-        ("transform", cmd_transform, "print one transform outcome per event, as JSON Lines"),
-        ("send", cmd_send, "transform and deliver events to TikTok"),
-    ):
-        command = commands.add_parser(name, help=text)
-        command.add_argument("--settings", required=True, metavar="SETTINGS.json")
-        command.add_argument(
-            "events",
-            nargs="?",
-            metavar="EVENTS",
-            help="JSON Lines or a JSON array; - or absent: stdin",
-        )
-        command.set_defaults(run=run)
-        if name == "transform":
-            command.add_argument(
-                "--strict", action="store_true", help="exit 1 when any event is invalid"
-            )
-        if name == "send":
-            command.add_argument(
-                "--outcomes", metavar="FILE", help="write every outcome as JSON Lines"
-            )
-            command.add_argument(
-                "--dry-run", action="store_true", help="print the requests instead of sending them"
-            )
-    worker_cli.add_commands(commands)
+    transform = commands.add_parser(
+        "transform", help="print one transform outcome per event, as JSON Lines"
+    )
+    add_events_arguments(transform)
+    transform.add_argument("--strict", action="store_true", help="exit 1 when any event is invalid")
+    transform.set_defaults(run=cmd_transform)
+
+
+def _commands() -> list[Callable[[Subcommands], None]]:
+    from tiktok_destination import cli_send, worker_cli
+
+    return [register_basics, cli_send.register, worker_cli.add_commands]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="tiktok-destination",
+        description="Map CDP events to TikTok Events API 2.0 requests, and deliver them.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True)
+    for register in _commands():
+        register(commands)
     return parser
+
+
+def _say(problem: str) -> None:
+    print(f"tiktok-destination: {problem}", file=sys.stderr)
+
+
+def _drop_stdout() -> None:
+    """After stdout failed, point it at /dev/null so the exit's flush fails no more."""
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        code: int = args.run(args)
+        with signals.handling_stops():
+            code: int = args.run(args)
+            sys.stdout.flush()
     except UsageError as error:
-        print(f"tiktok-destination: {error}", file=sys.stderr)
+        _say(str(error))
         return EXIT_USAGE
+    except KeyboardInterrupt as stop:
+        _say("interrupted")
+        return signals.exit_code(stop)
     except BrokenPipeError:
+        _drop_stdout()
         return EXIT_OK
+    except OSError as error:
+        where = f": {error.filename}" if error.filename else " (output)"
+        _say(f"stopped: {error.strerror or error}{where}")
+        _drop_stdout()
+        return EXIT_FAILED
     return code
 
 

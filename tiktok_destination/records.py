@@ -1,22 +1,46 @@
 """Reading events for the command line: JSON Lines or one JSON array, from a file or stdin.
 
-Each record is ``(line, event)`` where ``event`` is the parsed value or a ``NotJson`` saying why
-the line could not be read; blank lines are passed over. Lines are read lazily, so memory stays
-flat however long the file.
+Bytes in, records out: ``(line, event)``, where ``line`` is the 1-based line (or the element's
+index in a JSON array, from 1) and ``event`` the parsed value, or a ``NotJson`` naming why it
+could not be read: not UTF-8, not JSON, nested deeper than the JSON parser allows, or a lone
+surrogate (``"\\ud800"``: no UTF-8 JSON can carry it). A bad line never stops the reading;
+blank lines are passed over. Lines are read one at a time and an array element by element, so
+memory stays flat however big the file. ``EventReader.position`` counts the bytes consumed.
 """
 
 from __future__ import annotations
 
+import codecs
 import json
+import re
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import IO, Any
 
+from tiktok_destination.exits import UsageError
+
+CHUNK = 1 << 16
+"""Bytes asked for at a time while reading an array."""
+FIRST_LINE_LIMIT = 1 << 20
+"""A file starting with ``[`` is JSON Lines when its first line (up to this size) is a whole
+JSON value and more lines follow; otherwise it is one JSON array."""
+MAX_ID_LENGTH = 256
+"""Longer ids are not copied into outcomes."""
+_BOM = b"\xef\xbb\xbf"
+_WHITESPACE = " \t\r\n"
+_SCALAR = re.compile(r"[-+.0-9a-zA-Z]+")
+_ESCAPED_BYTE = re.compile("[\udc80-\udcff]")
+"""A byte that is not UTF-8, as ``surrogateescape`` decodes it."""
+NOT_UTF8 = "not UTF-8 (a byte sequence that is not UTF-8)"
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
 
 @dataclass(frozen=True)
 class NotJson:
+    """A line (or array element) that could not be read as an event: why."""
+
     message: str
 
 
@@ -24,43 +48,279 @@ Record = tuple[int, Any]
 
 
 @contextmanager
-def open_events(path: str | None) -> Iterator[IO[str]]:
-    """The events file, or stdin for ``None`` and ``"-"``."""
+def open_events(path: str | None) -> Iterator[IO[bytes]]:
+    """The events file, or stdin for ``None`` and ``"-"``, as bytes."""
     if path in (None, "-"):
-        yield sys.stdin
+        try:  # a reader of its own: a thread blocked in it must not hold sys.stdin's lock
+            own = open(sys.stdin.fileno(), "rb", closefd=False)  # noqa: SIM115
+        except (AttributeError, OSError, ValueError):  # no file behind sys.stdin
+            yield sys.stdin.buffer
+            return
+        yield own  # never closed here: a reading thread may still be blocked in it
         return
-    with open(path, encoding="utf-8") as stream:
+    try:
+        stream = open(path, "rb")  # noqa: SIM115 (closed by the with below)
+    except OSError as error:
+        raise UsageError(f"{path}: cannot read events ({error.strerror})") from None
+    with stream:
         yield stream
 
 
-def _parse(line: str, number: int) -> Any:
-    try:
-        return json.loads(line)
-    except ValueError as error:
-        return NotJson(f"line {number}: not JSON ({error})")
+def own_event_id(event: Any) -> str | int | None:
+    """The event's own id (``id``, else ``context.event_id``) when it has a usable one."""
+    if not isinstance(event, dict):
+        return None
+    for holder, key in ((event, "id"), (event.get("context"), "event_id")):
+        value = holder.get(key) if isinstance(holder, dict) else None
+        if isinstance(value, str) and 0 < len(value) <= MAX_ID_LENGTH:
+            return value
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+    return None
 
 
-def read_records(stream: IO[str]) -> Iterator[Record]:
+def read_records(stream: IO[bytes]) -> Iterator[Record]:
     """Records in input order: the elements of a JSON array, or one per non-blank line."""
-    first = stream.readline()
-    if first.lstrip().startswith("["):
-        text = first + stream.read()
-        try:
-            array = json.loads(text)
-        except ValueError:
-            array = None
-        if isinstance(array, list):
-            yield from ((index + 1, event) for index, event in enumerate(array))
-            return
-        lines: Any = iter(text.splitlines())
-    else:
-        lines = _chain(first, stream)
-    for number, line in enumerate(lines, start=1):
-        if line.strip():
-            yield number, _parse(line, number)
+    return iter(EventReader(stream))
 
 
-def _chain(first: str, stream: IO[str]) -> Iterator[str]:
-    if first:
-        yield first
-        yield from stream
+def _lone_surrogate(value: Any) -> str | None:
+    """The first string (or key) in ``value`` that holds a lone surrogate, escaped."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError as error:
+                return item[error.start : error.start + 1].encode("unicode_escape").decode()
+    return None
+
+
+def parse_text(text: str) -> Any:
+    """``text`` parsed, or ``NotJson`` (without a place: the caller adds it)."""
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as error:
+        return NotJson(f"not JSON ({error})")
+    except ValueError as error:  # an integer of more digits than Python converts
+        return NotJson(f"not read ({str(error).split(';')[0]})")
+    except RecursionError:
+        return NotJson("not read: nested deeper than the JSON parser allows")
+    return _checked(value, text)
+
+
+def _checked(value: Any, text: str) -> Any:
+    if _SURROGATE_ESCAPE.search(text):
+        lone = _lone_surrogate(value)
+        if lone is not None:
+            return NotJson(f"not valid Unicode: a lone surrogate ({lone}) in a string")
+    return value
+
+
+def _parse_line(raw: bytes) -> Any:
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        return NotJson(f"not UTF-8 ({error.reason} at byte {error.start + 1})")
+    return parse_text(text)
+
+
+def _skip_value(text: str, start: int) -> int | None:
+    """Where the value starting at ``start`` ends, or ``None`` if it does not end in ``text``."""
+    if text[start] not in "[{":
+        scalar = _SCALAR.match(text, start)
+        end = scalar.end() if scalar else start
+        return end if end < len(text) else None
+    depth, in_string, escaped = 0, False, False
+    for index in range(start, len(text)):
+        char = text[index]
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+        elif char in "]}":
+            depth -= 1
+            if depth == 0:
+                return index + 1
+    return None
+
+
+class EventReader:
+    """Iterate to get the records of one stream of bytes (see the module docstring)."""
+
+    def __init__(self, stream: IO[bytes]) -> None:
+        self._stream = stream
+        self._head = b""
+        self._eof = False
+        self.position = 0
+        """Bytes of the stream consumed so far."""
+
+    def _read_more(self, size: int = CHUNK) -> bytes:
+        read1 = getattr(self._stream, "read1", None)
+        chunk = read1(size) if read1 is not None else self._stream.read(size)
+        if not chunk:
+            self._eof = True
+        return chunk
+
+    def __iter__(self) -> Iterator[Record]:
+        while not self._eof and not self._head.lstrip():
+            self._head += self._read_more()
+        if self._head.startswith(_BOM):
+            self._head = self._head[len(_BOM) :]
+            self.position += len(_BOM)
+        if self._head.lstrip().startswith(b"[") and not self._first_line_is_a_record():
+            return self._array()
+        return self._lines()
+
+    def _first_line_is_a_record(self) -> bool:
+        """Whether the first line is a whole JSON value followed by more lines."""
+        start = len(self._head) - len(self._head.lstrip())
+        while b"\n" not in self._head[start:] and not self._eof:
+            if len(self._head) > FIRST_LINE_LIMIT:
+                return False
+            self._head += self._read_more()
+        end = self._head.find(b"\n", start)
+        if end < 0 or isinstance(_parse_line(self._head[start:end]), NotJson):
+            return False
+        while not self._eof and not self._head[end:].strip():
+            self._head += self._read_more()
+        return bool(self._head[end:].strip())
+
+    def _raw_lines(self) -> Iterator[bytes]:
+        while b"\n" in self._head:
+            line, self._head = self._head.split(b"\n", 1)
+            yield line + b"\n"
+        if self._head:
+            rest = self._head + self._stream.readline()
+            self._head = b""
+            yield rest
+        yield from self._stream
+
+    def _lines(self) -> Iterator[Record]:
+        for number, raw in enumerate(self._raw_lines(), start=1):
+            self.position += len(raw)
+            if raw.strip():
+                event = _parse_line(raw)
+                if isinstance(event, NotJson):
+                    event = NotJson(f"line {number}: {event.message}")
+                yield number, event
+
+    def _array(self) -> Iterator[Record]:
+        array = _ArrayText(self)
+        index = 0
+
+        def problem(message: str) -> Record:
+            return index, NotJson(f"element {index}: {message}; the rest of the file is not read")
+
+        array.skip_whitespace()
+        array.at += 1  # the "[" that made this an array
+        after = "]" if array.skip_whitespace() == "]" else ","
+        if after == "]":
+            array.at += 1
+        while after == ",":
+            index += 1
+            array.skip_whitespace()
+            event = array.element()
+            if isinstance(event, _Unreadable):
+                yield problem(event.message)
+                return
+            if isinstance(event, NotJson):
+                event = NotJson(f"element {index}: {event.message}")
+            yield index, event
+            after = array.skip_whitespace()
+            if after not in (",", "]"):
+                index += 1
+                yield problem(
+                    "expected ',' or ']' after an element"
+                    if after
+                    else "the file ends before the array's closing ']'"
+                )
+                return
+            array.at += 1
+        if array.skip_whitespace():
+            index += 1
+            yield problem("more content after the JSON array")
+
+
+@dataclass(frozen=True)
+class _Unreadable:
+    """An array element after which the array cannot be followed."""
+
+    message: str
+
+
+class _ArrayText:
+    """The unread text of a JSON array, decoded as it is read; ``at`` is the next character."""
+
+    def __init__(self, reader: EventReader) -> None:
+        self._reader = reader
+        self._decoder = codecs.getincrementaldecoder("utf-8")(errors="surrogateescape")
+        self._scanner = json.JSONDecoder()
+        self.text = ""
+        self.at = 0
+
+    def more(self, size: int = CHUNK) -> bool:
+        """Read on (dropping what was parsed); ``False`` at the end of the stream."""
+        reader = self._reader
+        if reader._eof and not reader._head:
+            return False
+        chunk = reader._head or reader._read_more(size)
+        reader._head = b""
+        reader.position += len(chunk)
+        self.text = self.text[self.at :] + self._decoder.decode(chunk, final=reader._eof)
+        self.at = 0
+        return True
+
+    def skip_whitespace(self) -> str:
+        """The next character that is not whitespace (``""`` at the end)."""
+        while True:
+            while self.at < len(self.text) and self.text[self.at] in _WHITESPACE:
+                self.at += 1
+            if self.at < len(self.text):
+                return self.text[self.at]
+            if not self.more():
+                return ""
+
+    def element(self) -> Any:
+        """The value at ``at`` (``at`` moves past it), ``NotJson``, or ``_Unreadable``."""
+        while True:
+            try:
+                value, end = self._scanner.raw_decode(self.text, self.at)
+            except json.JSONDecodeError as error:
+                unfinished = error.pos >= len(self.text) - 8 or error.msg.startswith("Unterminated")
+                if unfinished and self.more(max(CHUNK, len(self.text) - self.at)):
+                    continue
+                bad_byte = _ESCAPED_BYTE.match(self.text, error.pos)
+                return _Unreadable(NOT_UTF8 if bad_byte else f"not JSON ({error.msg})")
+            except (RecursionError, ValueError) as error:  # too deep; too many digits
+                why = (
+                    "nested deeper than the JSON parser allows"
+                    if isinstance(error, RecursionError)
+                    else str(error).split(";")[0]
+                )
+                end_of_value = _skip_value(self.text, self.at)
+                if end_of_value is None:
+                    if self.more(max(CHUNK, len(self.text) - self.at)):
+                        continue
+                    return _Unreadable(why)
+                self.at = end_of_value
+                return NotJson(f"not read: {why}")
+            if end == len(self.text) and self.more():  # a number may go on in the next chunk
+                continue
+            text = self.text[self.at : end]
+            value = NotJson(NOT_UTF8) if _ESCAPED_BYTE.search(text) else _checked(value, text)
+            self.at = end
+            return value

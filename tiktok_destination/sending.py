@@ -2,29 +2,35 @@
 
 Events wait in one buffer per request group (source, source id, test code) and go out when a
 buffer is full or its first event has waited ``MAX_WAIT_S`` (a quiet stream on stdin still
-delivers), so memory stays flat. Every event gets one outcome record in ``--outcomes``,
-written as soon as it is known: ``{"line", "event_id", "status", "code", "message",
-"request_id"}``. Ctrl-C stops cleanly: what was not sent is recorded as ``failed``.
+delivers), so memory stays flat. Every event gets one outcome record in ``--outcomes`` as soon
+as it is known, and each event posted gets a ``sending`` record before the post
+(``outcome_log``). SIGINT and SIGTERM stop cleanly (``signals``): what was not sent is recorded
+``failed``. With ``--resume`` the lines an earlier run finished are passed over (``resume``).
 """
 
 from __future__ import annotations
 
 import json
 import queue
-import signal
 import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterable, Iterator
-from contextlib import ExitStack, contextmanager
+from collections.abc import Callable, Iterable, Iterator
 from typing import IO, Any, cast
 
-from tqdm import tqdm
-
-from tiktok_destination import batching, state
+from tiktok_destination import batching, signals, state
 from tiktok_destination.facts import NAME
-from tiktok_destination.records import NotJson, Record
+from tiktok_destination.outcome_log import (
+    SENDING,
+    SENDING_MESSAGE,
+    OutcomeLog,
+    OutcomesNotWritten,
+    record,
+)
+from tiktok_destination.progress import Progress
+from tiktok_destination.records import NotJson, Record, own_event_id
+from tiktok_destination.resume import Finished
 
 Pending = list[tuple[int, dict[str, Any]]]
 MAX_WAIT_S = 2.0
@@ -37,19 +43,7 @@ INTERRUPTED_DURING = (
     "interrupted while sending: TikTok may or may not have it; sending it again is safe "
     "(TikTok deduplicates by event_id)"
 )
-
-
-@contextmanager
-def _uninterrupted() -> Iterator[None]:
-    """Hold Ctrl-C back while an outcome is recorded, so none is half written or lost."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
-    try:
-        yield
-    finally:
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+DRY_RUN = "dry run: not sent"
 
 
 def with_ticks(records: Iterable[Record], every_s: float) -> Iterator[Record | object]:
@@ -58,11 +52,10 @@ def with_ticks(records: Iterable[Record], every_s: float) -> Iterator[Record | o
     done = object()
 
     def pump() -> None:
-        # Ctrl-C must reach the main thread only, which holds it back while recording.
-        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+        signals.block_in_this_thread()
         try:
-            for record in records:
-                arrived.put(record)
+            for item in records:
+                arrived.put(item)
         except Exception as error:  # handed to the reading side, raised there
             arrived.put(error)
         finally:
@@ -94,16 +87,18 @@ class SendRun:
         hook: Any,
         settings: dict[str, Any],
         *,
-        outcomes_path: str | None,
-        dry_run: bool,
+        outcomes: OutcomeLog | None = None,
+        dry_run: bool = False,
+        finished: Finished | None = None,
         out: IO[str] | None = None,
         err: IO[str] | None = None,
     ) -> None:
         self.hook = hook
         self.settings = settings
         self.config = state.config_for(settings)
-        self.outcomes_path = outcomes_path
+        self.outcomes = outcomes
         self.dry_run = dry_run
+        self.finished = Finished() if finished is None else finished
         self.out = sys.stdout if out is None else out
         self.err = sys.stderr if err is None else err
         self.groups: dict[tuple[Any, ...], Pending] = {}
@@ -112,65 +107,76 @@ class SendRun:
         self.in_flight: Pending = []
         self.counts: Counter[str] = Counter()
         self.read = 0
+        self.resumed = 0
         self.requests = 0
-        self._records: IO[str] | None = None
-        self._bar: tqdm[Any] | None = None
+        self.stopped_by: KeyboardInterrupt | None = None
+        self.not_written: OutcomesNotWritten | None = None
+        self.position: Callable[[], int] = lambda: 0
+        """Bytes of input read so far (for the progress bar)."""
+        self._progress: Progress | None = None
 
-    def run(self, records: Iterable[Record | object]) -> bool:
-        """Process every record (``TICK``s included); ``False`` when interrupted by Ctrl-C."""
+    def run(self, records: Iterable[Record | object], total_bytes: int | None = None) -> bool:
+        """Process every record (``TICK``s included); ``False`` when stopped before the end."""
         if self.config.test_event_code:
             print(
                 "warning: test_event_code is set: TikTok shows these events in Test Events "
                 "and does not save them",
                 file=self.err,
             )
-        with ExitStack() as stack:
-            if self.outcomes_path:
-                self._records = stack.enter_context(open(self.outcomes_path, "w", encoding="utf-8"))
-            self._bar = stack.enter_context(
-                tqdm(unit=" events", file=self.err, disable=not self.err.isatty(), leave=False)
-            )
-            finished = True
-            try:
-                for record in records:
-                    if record is not TICK:
-                        line, event = cast(Record, record)
-                        self._take(line, event)
-                    self._flush_waiting()
-                for key in list(self.groups):
-                    self._flush(key)
-            except KeyboardInterrupt:
-                self._interrupted()
-                finished = False
+        self._progress = Progress(self.err, total_bytes)
+        try:
+            for item in records:
+                if item is not TICK:
+                    line, event = cast(Record, item)
+                    self._take(line, event)
+                self._flush_waiting()
+            for key in list(self.groups):
+                self._flush(key)
+        except KeyboardInterrupt as stop:
+            self.stopped_by = stop
+            self._interrupted()
+        except OutcomesNotWritten as error:
+            self.not_written = error
+            print(f"tiktok-destination: {error}; stopped", file=self.err)
+        finally:
+            self._progress.close()
         self._summary()
-        return finished
+        return self.stopped_by is None and self.not_written is None
 
-    def all_done(self) -> bool:
-        """Every event delivered (or, in a dry run, every event would be sent)."""
-        not_sent = sum(
-            self.counts[status] for status in ("skipped", "invalid", "rejected", "failed")
-        )
-        return not_sent == 0
+    def final_counts(self) -> Counter[str]:
+        """Outcomes of this run and, with ``--resume``, of the lines finished before."""
+        return self.counts + self.finished.counts()
+
+    def _write(self, records: list[dict[str, Any]]) -> None:
+        for entry in records:
+            if entry["status"] not in (SENDING, "ok"):  # "ok" is counted when transformed
+                self.counts[entry["status"]] += 1
+        if self.outcomes is not None:
+            self.outcomes.write(records)
 
     def _take(self, line: int, event: Any) -> None:
-        with _uninterrupted():
+        with signals.held():
             full = self._take_one(line, event)
         if full is not None:
             self._flush(full)
+        if self._progress is not None:
+            self._progress.show(self.position(), self.counts, self.read)
 
     def _take_one(self, line: int, event: Any) -> tuple[Any, ...] | None:
         """Transform and buffer one event; the key of its group when that group is full."""
+        if self.finished.status(line) is not None:
+            self.resumed += 1
+            return None
         self.read += 1
-        if self._bar is not None:
-            self._bar.update()
         if isinstance(event, NotJson):
-            self._record(line, None, "invalid", event.message)
+            self._write([record(line, None, "invalid", event.message)])
             return None
         outcome = self.hook.cdp_destination_transform(
             destination=NAME, event=event, settings=self.settings
         )
         if outcome["status"] != "ok":
-            self._record(line, None, outcome["status"], outcome.get("reason") or outcome["error"])
+            message = outcome.get("reason") or outcome["error"]
+            self._write([record(line, own_event_id(event), outcome["status"], message)])
             return None
         self.counts["ok"] += 1
         payload = outcome["payload"]
@@ -180,11 +186,8 @@ class SendRun:
             group = self.groups[key] = []
             self.since[key] = time.monotonic()
         group.append((line, payload))
-        return (
-            key
-            if len(group) >= batching.request_size(key, self.config.delivery.batch_size)
-            else None
-        )
+        size = batching.request_size(key, self.config.delivery.batch_size)
+        return key if len(group) >= size else None
 
     def _flush_waiting(self) -> None:
         """Send the groups whose first event has waited ``MAX_WAIT_S``."""
@@ -195,22 +198,24 @@ class SendRun:
                     self._flush(key)
 
     def _flush(self, key: tuple[Any, ...]) -> None:
-        del self.since[key]
-        self.in_flight = self.groups.pop(key)
-        payloads = [payload for _line, payload in self.in_flight]
-        if self.dry_run:
-            with state.deliverer_for(self.settings) as deliverer:
-                shown = deliverer.shown_requests(payloads)
-            for request in shown:
-                self.requests += 1
-                self.out.write(json.dumps(request, ensure_ascii=False) + "\n")
-        else:
-            outcomes = self.hook.cdp_destination_send(
-                destination=NAME, payloads=payloads, settings=self.settings
-            )
-            with _uninterrupted():
-                for (line, payload), outcome in zip(self.in_flight, outcomes, strict=True):
-                    self._record(
+        with signals.held():
+            del self.since[key]
+            batch = self.groups.pop(key)
+            if self.dry_run:
+                self._plan(batch)
+                return
+            self._write([record(n, _event_id(p), SENDING, SENDING_MESSAGE) for n, p in batch])
+            self.in_flight = batch
+        outcomes = self.hook.cdp_destination_send(
+            destination=NAME,
+            payloads=[payload for _line, payload in batch],
+            settings=self.settings,
+        )
+        with signals.held():
+            self.in_flight = []
+            self._write(
+                [
+                    record(
                         line,
                         _event_id(payload),
                         outcome["status"],
@@ -218,48 +223,47 @@ class SendRun:
                         outcome["code"],
                         outcome["request_id"],
                     )
-                self.in_flight = []
-                if self._records is not None:
-                    self._records.flush()
-        self.in_flight = []
-        if self._bar is not None:
-            counts = self.counts
-            self._bar.set_postfix_str(
-                f"delivered {counts['delivered']:,}, rejected {counts['rejected']:,}, "
-                f"failed {counts['failed']:,}"
+                    for (line, payload), outcome in zip(batch, outcomes, strict=True)
+                ]
             )
 
-    def _record(
-        self,
-        line: int,
-        event_id: Any,
-        status: str,
-        message: str,
-        code: int | None = None,
-        request_id: str | None = None,
-    ) -> None:
-        self.counts[status] += 1
-        if self._records is not None:
-            record = {
-                "line": line,
-                "event_id": event_id,
-                "status": status,
-                "code": code,
-                "message": message,
-                "request_id": request_id,
-            }
-            self._records.write(json.dumps(record, ensure_ascii=False) + "\n")
+    def _plan(self, batch: Pending) -> None:
+        """Dry run: print the requests; an event no request can carry is ``rejected``."""
+        sendable, records = [], []
+        for line, payload in batch:
+            try:
+                json.dumps(payload, ensure_ascii=False, allow_nan=False).encode("utf-8")
+            except (TypeError, ValueError, RecursionError) as error:
+                why = f"not valid JSON ({type(error).__name__})"
+                records.append(record(line, _event_id(payload), "rejected", why))
+            else:
+                sendable.append(payload)
+                records.append(record(line, _event_id(payload), "ok", DRY_RUN))
+        with state.deliverer_for(self.settings) as deliverer:
+            shown = deliverer.shown_requests(sendable)
+        for request in shown:
+            self.requests += 1
+            self.out.write(json.dumps(request, ensure_ascii=False) + "\n")
+        self._write(records)
 
     def _interrupted(self) -> None:
-        for line, payload in self.in_flight:
-            self._record(line, _event_id(payload), "failed", INTERRUPTED_DURING)
-        for group in self.groups.values():
-            for line, payload in group:
-                self._record(line, _event_id(payload), "failed", INTERRUPTED_BEFORE)
+        try:
+            self._write(
+                [record(n, _event_id(p), "failed", INTERRUPTED_DURING) for n, p in self.in_flight]
+                + [
+                    record(n, _event_id(p), "failed", INTERRUPTED_BEFORE)
+                    for group in self.groups.values()
+                    for n, p in group
+                ]
+            )
+        except OutcomesNotWritten as error:
+            print(f"tiktok-destination: {error}", file=self.err)
         self.in_flight, self.groups, self.since = [], {}, {}
         print("interrupted: the events not sent are recorded as failed", file=self.err)
 
     def _summary(self) -> None:
         counts = ", ".join(f"{status} {self.counts[status]}" for status in STATUSES)
         extra = f", {self.requests} requests planned (dry run)" if self.dry_run else ""
+        if self.resumed:
+            extra += f"; {self.resumed} lines finished by an earlier run, passed over"
         print(f"read {self.read}: {counts}{extra}", file=self.err)

@@ -1,0 +1,91 @@
+"""The ``--outcomes`` file of ``send``: one JSON line per record, each written whole or not at all.
+
+A record is ``{"line", "event_id", "status", "code", "message", "request_id"}``. Before a batch
+is posted, each of its events gets a ``sending`` record, so after a crash (even ``kill -9``) the
+file never under-reports: a line whose latest record is ``sending`` may have reached TikTok, and
+sending it again is safe (TikTok deduplicates on ``event_id``). Records are written with one
+system call per group and no buffer in between; when the disk is full, what was half written is
+cut off again and ``OutcomesNotWritten`` says so.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+from typing import Any
+
+SENDING = "sending"
+SENDING_MESSAGE = "posting to TikTok; no answer recorded yet"
+
+
+class OutcomesNotWritten(Exception):
+    """The outcomes file could not be written (a full disk, say)."""
+
+    def __init__(self, path: str, error: OSError) -> None:
+        super().__init__(f"cannot write the outcomes to {path} ({error.strerror or error})")
+
+
+def record(
+    line: int,
+    event_id: Any,
+    status: str,
+    message: str,
+    code: int | None = None,
+    request_id: str | None = None,
+) -> dict[str, Any]:
+    return {
+        "line": line,
+        "event_id": event_id,
+        "status": status,
+        "code": code,
+        "message": message,
+        "request_id": request_id,
+    }
+
+
+class OutcomeLog:
+    """An outcomes file opened for writing (``append`` keeps what it holds: ``--resume``)."""
+
+    def __init__(self, path: str, *, append: bool) -> None:
+        self.path = path
+        flags = os.O_WRONLY | os.O_CREAT | (os.O_APPEND if append else os.O_TRUNC)
+        self._fd = os.open(path, flags, 0o644)
+        if append:
+            self._end_last_line()
+
+    def _end_last_line(self) -> None:
+        """After a crash the last line may lack its newline: end it, so appends stay lines."""
+        try:
+            size = os.fstat(self._fd).st_size
+            if size:
+                with open(self.path, "rb") as stream:
+                    stream.seek(size - 1)
+                    if stream.read(1) != b"\n":
+                        self.write_raw(b"\n")
+        except OSError:
+            pass
+
+    def write(self, records: list[dict[str, Any]]) -> None:
+        """Append ``records``, all of them or (on an error) none."""
+        if records:
+            text = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
+            self.write_raw(text.encode("utf-8", "backslashreplace"))
+
+    def write_raw(self, data: bytes) -> None:
+        try:
+            start: int | None = os.lseek(self._fd, 0, os.SEEK_END)
+        except OSError:  # a pipe
+            start = None
+        written = 0
+        try:
+            while written < len(data):
+                written += os.write(self._fd, data[written:])
+        except OSError as error:
+            if written and start is not None:
+                with contextlib.suppress(OSError):
+                    os.ftruncate(self._fd, start)
+            raise OutcomesNotWritten(self.path, error) from None
+
+    def close(self) -> None:
+        os.close(self._fd)
