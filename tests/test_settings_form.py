@@ -22,7 +22,10 @@ from tiktok_destination.mapping import FIELD_NAMES
 
 MANIFEST: dict[str, Any] = plugin.cdp_destination_manifest()
 PROPERTIES: dict[str, Any] = MANIFEST["settings_schema"]["properties"]
-EXAMPLE: dict[str, Any] = json.loads((ROOT / "examples" / "settings.json").read_text("utf-8"))
+EXAMPLE: dict[str, Any] = {
+    **json.loads((ROOT / "examples" / "settings.json").read_text("utf-8")),
+    "access_token": "example-token",  # the shipped example leaves it to TIKTOK_ACCESS_TOKEN
+}
 # Every setting given a value, so that every one of them has inputs to look at.
 FULL: dict[str, Any] = {
     **EXAMPLE,
