@@ -40,9 +40,7 @@ def token_source(path: str, loaded: Any) -> str | None:
     return f"access_token in {path}" if in_file else None
 
 
-def load_settings(
-    path: str, *, sending: bool = True, err: IO[str] | None = None
-) -> dict[str, Any]:
+def load_settings(path: str, *, sending: bool = True, err: IO[str] | None = None) -> dict[str, Any]:
     """Valid settings from ``path`` (``UsageError`` listing every problem otherwise).
 
     ``sending``: the command sends, so a token is required and ``err`` is told where it is from.

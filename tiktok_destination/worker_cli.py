@@ -115,7 +115,7 @@ def cmd_enqueue(args: argparse.Namespace) -> int:
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
-    from tiktok_destination.cli import load_settings  # the command line's one settings reader
+    from tiktok_destination.cli_settings import load_settings  # the command line's one reader
 
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")
     settings = load_settings(args.settings)
