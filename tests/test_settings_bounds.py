@@ -8,11 +8,13 @@ from typing import Any
 
 import pytest
 import requests
+from helpers import TOKEN
+from tiktok_server import FakeTikTok, payload
 from urllib3.util import parse_url
 
 from tiktok_destination import api_url
 from tiktok_destination.destination import send_payloads, transform_event
-from tiktok_destination.settings import validate
+from tiktok_destination.settings import compile_settings, validate
 
 VALID = {"access_token": "tok-123", "pixel_id": "PIXEL"}
 
@@ -124,3 +126,26 @@ def test_a_huge_value_is_not_repeated_whole_in_a_problem() -> None:
     assert problems == [] or all(len(problem) <= 300 for problem in problems)
     problems = validate({**VALID, "api_url": "ftp://" + "x" * 10_000_000})
     assert problems and all(len(problem) <= 300 for problem in problems)
+
+
+@pytest.mark.parametrize("batch_size", [1000.0, 2.0])
+def test_whole_numbers_written_as_floats_are_used_as_integers(
+    tiktok: FakeTikTok, batch_size: float
+) -> None:
+    """The schema takes 1000.0 as an integer: the compiled config must use it as one."""
+    settings = {
+        "access_token": TOKEN,
+        "pixel_id": "PIXEL1",
+        "api_url": tiktok.url,
+        "batch_size": batch_size,
+        "max_retries": 1.0,
+        "timeout_s": 5,
+    }
+    assert validate(settings) == []
+    delivery = compile_settings(settings).delivery
+    assert (type(delivery.batch_size), type(delivery.max_retries)) == (int, int)
+    assert type(delivery.timeout_s) is float
+    outcomes = send_payloads([payload(f"e{n}") for n in range(5)], settings)
+    assert [outcome["status"] for outcome in outcomes] == ["delivered"] * 5
+    expected = [2, 2, 1] if batch_size == 2.0 else [5]
+    assert [request.size for request in tiktok.requests] == expected

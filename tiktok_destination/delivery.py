@@ -41,6 +41,8 @@ __all__ = ["Deliverer", "DeliveryConfig", "Gate", "RefusedTokens"]
 log = logging.getLogger("tiktok_destination")
 
 NOT_A_PAYLOAD = "not a transform payload"
+MAX_EVENT_BYTES = facts.MAX_REQUEST_BYTES - 1024
+"""Bytes of events one request carries at most, its other fields allowed for."""
 SNIPPET_CHARS = 200
 """Characters of an answer that is not TikTok's JSON quoted in a message."""
 REQUEST_ID_CHARS = 64
@@ -99,6 +101,13 @@ class _Reply:
 
 def _dumps(value: Any) -> bytes:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
+
+
+def _too_big(size: int) -> str:
+    return (
+        f"not sent: the event takes {size / 2**20:.1f} MB as JSON, more than the "
+        f"{facts.MAX_REQUEST_BYTES / 2**20:g} MB one request may carry; send less data with it"
+    )
 
 
 def _read_payload(payload: object) -> tuple[Key, Any] | str:
@@ -178,12 +187,7 @@ class Deliverer:
     def plan(self, payloads: Sequence[object]) -> list[dict[str, Any]]:
         """The request bodies ``send`` would post first (before any split), in order."""
         outcomes: list[SendOutcome | None] = [None] * len(payloads)
-        bodies = []
-        for batch in self._batches(payloads, outcomes):
-            encoded = self._encode(batch, outcomes)
-            if encoded is not None:
-                bodies.append(encoded[0].body())
-        return bodies
+        return [batch.body() for batch in self._batches(payloads, outcomes, {})]
 
     def shown_requests(self, payloads: Sequence[object]) -> list[dict[str, Any]]:
         """The requests ``send`` would make first, as ``--dry-run`` shows them: token redacted."""
@@ -200,9 +204,10 @@ class Deliverer:
     def send(self, payloads: Sequence[object]) -> list[SendOutcome]:
         """One outcome per payload, in the same order."""
         outcomes: list[SendOutcome | None] = [None] * len(payloads)
-        for batch in self._batches(payloads, outcomes):
+        encoded: dict[int, bytes] = {}
+        for batch in self._batches(payloads, outcomes, encoded):
             try:
-                self._deliver(batch, outcomes)
+                self._deliver(batch, outcomes, encoded)
             except Exception as error:  # a bug must not lose the outcomes already known
                 log.error("unexpected %s while delivering a batch", type(error).__name__)
                 message = f"not sent: unexpected {type(error).__name__} in the destination"
@@ -215,49 +220,56 @@ class Deliverer:
         ]
 
     def _batches(
-        self, payloads: Sequence[object], outcomes: list[SendOutcome | None]
+        self,
+        payloads: Sequence[object],
+        outcomes: list[SendOutcome | None],
+        encoded: dict[int, bytes],
     ) -> list[Batch]:
+        """The requests to make, by count and bytes; each event's JSON lands in ``encoded`` (by
+        ``id``), and events that are no payload or no valid JSON are ``rejected`` here."""
         members = []
         for index, payload in enumerate(payloads):
             read = _read_payload(payload)
             if isinstance(read, str):
                 outcomes[index] = send_outcome("rejected", read)
-            else:
-                members.append((read[0], index, read[1]))
-        return batching.batches(members, self.config.batch_size)
-
-    def _encode(
-        self, batch: Batch, outcomes: list[SendOutcome | None]
-    ) -> tuple[Batch, bytes] | None:
-        """The batch and its JSON body; events that are not valid JSON are ``rejected``."""
-        try:
-            return batch, _dumps(batch.body())
-        except (TypeError, ValueError, RecursionError):
-            pass
-        kept = Batch(batch.key, [], [])
-        for index, event in zip(batch.indices, batch.events, strict=True):
+                continue
             try:
-                _dumps(event)
+                encoded[id(read[1])] = _dumps(read[1])
             except (TypeError, ValueError, RecursionError) as error:
                 reason = self._redact(f"{type(error).__name__}: {error}")
                 outcomes[index] = send_outcome("rejected", f"not valid JSON ({reason})")
             else:
-                kept.indices.append(index)
-                kept.events.append(event)
-        return (kept, _dumps(kept.body())) if kept.events else None
+                members.append((read[0], index, read[1]))
+        return batching.batches(
+            members,
+            self.config.batch_size,
+            max_bytes=MAX_EVENT_BYTES,
+            size_of=lambda event: len(encoded[id(event)]) + 1,  # and its comma
+        )
 
-    def _deliver(self, batch: Batch, outcomes: list[SendOutcome | None]) -> None:
+    def _deliver(
+        self, batch: Batch, outcomes: list[SendOutcome | None], encoded: dict[int, bytes]
+    ) -> None:
         stopped = self.stopped
         if stopped is None and self._gate is not None:
             stopped = self._stopped = self._gate.before_request()
         if stopped is not None:
             self._fill(outcomes, batch, "failed", f"not sent: delivery stopped: {stopped}")
             return
-        encoded = self._encode(batch, outcomes)
-        if encoded is None:
-            return
-        batch, data = encoded
+        data = (
+            _dumps(batch.head)[:-1]
+            + b',"data":['
+            + b",".join(encoded[id(event)] for event in batch.events)
+            + b"]}"
+        )
         n = len(batch.events)
+        if len(data) > facts.MAX_REQUEST_BYTES:
+            if n > 1:
+                for half in batch.halves():
+                    self._deliver(half, outcomes, encoded)
+            else:
+                self._fill(outcomes, batch, "rejected", _too_big(len(data)))
+            return
         reply, attempts = retry_loop(
             lambda attempt: self._post(data, n, attempt),
             max_retries=self.config.max_retries,
@@ -272,7 +284,7 @@ class Deliverer:
         elif reply.decision is Decision.SPLIT and n > 1:
             log.info("%s for a batch of %d events: splitting it", reply.problem, n)
             for half in batch.halves():
-                self._deliver(half, outcomes)
+                self._deliver(half, outcomes, encoded)
         elif reply.decision is Decision.SPLIT:
             message = reply.message or reply.problem
             self._fill(outcomes, batch, "rejected", message, code, reply.request_id)

@@ -18,6 +18,9 @@ API_URL: Final = "https://business-api.tiktok.com/open_api/v1.3/event/track/"
 
 MAX_EVENTS_PER_REQUEST: Final = 1000
 """``data`` holds at most this many events; above it TikTok refuses the whole request."""
+MAX_REQUEST_BYTES: Final = 4 * 2**20
+"""Our cap on one request body: TikTok states none that we found, and no sane batch comes near
+it (1000 rich events are about 1.5 MB). Bigger batches are split; a bigger event is rejected."""
 
 TOKEN_HEADER: Final = "Access-Token"
 """The header carrying the bare access token (no ``Bearer`` prefix)."""

@@ -228,6 +228,10 @@ class DeliveryConfig:
         ]
         if problems:
             raise ValueError("; ".join(problems))
+        # JSON Schema counts 1000.0 as an integer: keep the types this class promises.
+        object.__setattr__(self, "batch_size", int(self.batch_size))
+        object.__setattr__(self, "max_retries", int(self.max_retries))
+        object.__setattr__(self, "timeout_s", float(self.timeout_s))
 
 
 @cache
