@@ -38,6 +38,7 @@ CHROMIUM_FLAGS = [
 ]
 INSTALL_TIMEOUT_S = 300
 BUNDLE_TIMEOUT_S = 60
+LAUNCH_TIMEOUT_MS = 60_000  # a loaded 2-core machine
 WAIT_MS = 15_000
 INDEX = """<!doctype html>
 <html lang="en">
@@ -120,7 +121,7 @@ def open_browser() -> Iterator[Browser]:
         raise RuntimeError(f"{CHROMIUM} is missing: run scripts/install-services")
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, args=CHROMIUM_FLAGS, timeout=WAIT_MS
+            executable_path=CHROMIUM, args=CHROMIUM_FLAGS, timeout=LAUNCH_TIMEOUT_MS
         )
         try:
             yield browser
