@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections import Counter
 
@@ -10,6 +11,7 @@ import redis
 from helpers import TOKEN
 from tiktok_server import FakeTikTok, HttpStatus
 from worker_helpers import (
+    RUN_TIMEOUT_S,
     STREAM,
     add_events,
     add_raw,
@@ -161,3 +163,29 @@ def test_a_worker_busy_longer_than_the_idle_limit_does_not_exit_early(
     assert run(worker) == 0
     assert len(tiktok.event_ids) == 12  # each request outlasts the idle limit, yet all went
     assert redis_client.xlen(STREAM) == 0
+
+
+def test_a_slow_batch_is_kept_by_its_live_worker_not_claimed_and_sent_twice(
+    redis_client: redis.Redis, tiktok: FakeTikTok
+) -> None:
+    sending = threading.Event()
+
+    def policy(number: int, _body: object) -> None:
+        if number == 0:
+            sending.set()
+            time.sleep(1.5)
+
+    tiktok.policy = policy
+    add_events(redis_client, [event(f"e{i}") for i in range(5)])
+    settings = worker_settings(tiktok)
+    slow = make_worker(redis_client, settings, consumer="slow", claim_after_s=0.4, idle_s=0.5)
+    eager = make_worker(redis_client, settings, consumer="eager", claim_after_s=0.4, idle_s=2.5)
+    codes: list[int] = []
+    thread = threading.Thread(target=lambda: codes.append(run(slow)))
+    thread.start()
+    assert sending.wait(RUN_TIMEOUT_S)
+    assert run(eager) == 0  # it claims every 0.2 s while the slow request lasts 1.5 s
+    thread.join(RUN_TIMEOUT_S)
+    assert codes == [0]
+    assert sorted(tiktok.event_ids) == [f"e{i}" for i in range(5)]  # each sent once
+    assert len(outcomes(redis_client)) == 5
