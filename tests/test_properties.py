@@ -3,6 +3,12 @@
 Every ``ok`` payload validates against the Events API 2.0 request schema, is plain JSON (no NaN or
 infinity), carries no clear-text email or phone, and the same event gives the same outcome. Events
 are arbitrary JSON, event-shaped JSON, and realistic events with random mutations at random paths.
+
+Settings vary too: four hand-written variants, and generated settings (ids, event mapping, smart
+mapping, custom properties, numbers written as floats, NaN...). Whatever the settings, validation
+answers with short problems that never show the token; settings that validate compile into a
+config with the types it promises, the hook gives the same outcome as the transform, and the
+requests delivery would make respect ``batch_size``, the test-code rule and the byte cap.
 """
 
 from __future__ import annotations
@@ -592,15 +598,30 @@ def _as_text(value: Any) -> str | None:
     return None
 
 
-def pii_needles(event: Any, variant: str) -> tuple[set[str], set[str]]:
+Variant = str | tuple[dict[str, Any], Config]
+"""A named variant of ``VARIANTS``, or generated settings (default PII paths) and their config."""
+
+
+def _spec_and_config(variant: Variant) -> tuple[dict[str, Any], Config]:
+    if isinstance(variant, str):
+        return VARIANTS[variant], config_of(variant)
+    settings_, config = variant
+    spec = {
+        "settings": settings_,
+        "email_paths": DEFAULT_EMAIL_PATHS,
+        "phone_paths": DEFAULT_PHONE_PATHS,
+    }
+    return spec, config
+
+
+def pii_needles(event: Any, variant: Variant) -> tuple[set[str], set[str]]:
     """Clear-text emails and phones of ``event``: the forms that must not appear in a payload.
 
     Emails: trimmed and lower-cased, non-empty, not already a SHA-256 hex. Phones: the strings
     themselves and their digits-only forms, when they hold at least 6 digits. Values read by the
     settings' own expressions (templates included) count too.
     """
-    spec = VARIANTS[variant]
-    config = config_of(variant)
+    spec, config = _spec_and_config(variant)
     emails_raw = _values_at(event, spec["email_paths"])
     phones_raw = _values_at(event, spec["phone_paths"])
     if isinstance(event, dict):
@@ -629,19 +650,19 @@ def _hexadecimal(text: str) -> bool:
     return all(ch in "0123456789abcdef" for ch in text)
 
 
-def assert_no_clear_pii(event: Any, variant: str, outcome: dict[str, Any]) -> None:
+def assert_no_clear_pii(event: Any, variant: Variant, outcome: dict[str, Any]) -> None:
     """No clear-text email or phone of ``event`` in ``outcome``: its payload, warnings or error.
 
     Hosts log outcomes, so messages are held to the same rule as payloads.
     """
     emails, phones = pii_needles(event, variant)
-    spec = VARIANTS[variant]
+    spec, config = _spec_and_config(variant)
     pii_paths = spec["email_paths"] + spec["phone_paths"]
     without_pii = _without(event, pii_paths)
     # Text that reaches the payload from elsewhere is no evidence of a leak: the event's other
     # values (a page URL, a custom property), the settings' constants, the clock, and whatever the
     # same event without its email and phone fields gives.
-    control = transform(copy.deepcopy(without_pii), config_of(variant), NOW)
+    control = transform(copy.deepcopy(without_pii), config, NOW)
     elsewhere = [
         text.lower()
         for source in (without_pii, spec["settings"], control, str(int(NOW)))
@@ -667,15 +688,15 @@ def assert_no_clear_pii(event: Any, variant: str, outcome: dict[str, Any]) -> No
                 assert isinstance(value, str) and _SHA256.fullmatch(value), (key, value)
 
 
-def check(event: Any, variant: str) -> dict[str, Any]:
+def check(event: Any, variant: Variant) -> dict[str, Any]:
     """Every property of one transform; returns the outcome."""
-    config = config_of(variant)
+    _spec, config = _spec_and_config(variant)
     before = json.dumps(event, sort_keys=True, default=repr) if _printable(event) else None
     outcome = cast(dict[str, Any], transform(event, config, NOW))
     assert isinstance(outcome, dict)
     status = outcome.get("status")
     if currently_in_test_context():
-        record(f"{variant}: {status}")
+        record(f"{variant if isinstance(variant, str) else 'generated settings'}: {status}")
     assert status in ("ok", "skipped", "invalid"), outcome
     if status == "skipped":
         assert set(outcome) == {"status", "reason"}, outcome
@@ -795,3 +816,205 @@ EDGE_CASES = {
 @pytest.mark.parametrize("variant", sorted(VARIANTS))
 def test_edge_cases_give_one_outcome(name: str, variant: str) -> None:
     check(copy.deepcopy(EDGE_CASES[name]), variant)
+
+
+# ---------------------------------------------------------------------------------------------
+# Generated settings: the same properties whatever the settings, and settings that validate are
+# compiled into a config the transform and delivery use correctly.
+
+PII_KEYS = frozenset({"email", "email_sha256", "emails", "phone", "phone_sha256", "phone_number"})
+PII_KEYS |= {"phone_prefix"}
+CONTAINER_KEYS = frozenset({"user", "context", "partners", "tiktok", "device", "page", "app"})
+CONTAINER_KEYS |= {"product", "items", "cookie"}
+PII_FIELDS = frozenset({"user_email", "user_phone"})
+
+
+def _leaf_paths(node: Any) -> set[str]:
+    return {
+        ".".join(str(key) for key in path)
+        for path, value in _paths(node)
+        if path and not isinstance(value, (dict, list))
+    }
+
+
+EVENT_PATHS = sorted(set().union(*(_leaf_paths(event) for event in BASE_EVENTS.values())))
+ITEM_PATHS = sorted(
+    set().union(
+        *(_leaf_paths(item) for event in BASE_EVENTS.values() for item in event.get("items", []))
+    )
+)
+
+
+def _reads_no_pii(path: str) -> bool:
+    """A path that cannot hand a clear email or phone (or an object holding one) to a field."""
+    keys = path.split(".")
+    return not PII_KEYS & set(keys) and keys[-1] not in CONTAINER_KEYS
+
+
+def expressions(paths: list[str]) -> st.SearchStrategy[Any]:
+    """Source expressions reading ``paths`` (and random key paths): paths, templates, constants
+    and lists of these, as a settings author could write them."""
+    path = st.sampled_from(paths) | st.lists(
+        st.sampled_from(KNOWN_KEYS) | st.sampled_from(["0", "1"]), min_size=1, max_size=3
+    ).map(".".join)
+    template = st.lists(path, min_size=1, max_size=2).map(
+        lambda parts: " ".join("{{" + part + "}}" for part in parts)
+    )
+    constant = st.builds(
+        lambda value: {"value": value},
+        st.text(max_size=8) | st.integers(-(10**6), 10**6) | st.booleans() | st.just(19.9),
+    )
+    one = path | template | constant
+    return one | st.lists(one, min_size=1, max_size=3)
+
+
+def _safe(strategy: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+    """Expressions of fields that are not email or phone read no email or phone."""
+
+    def paths_in(expression: Any) -> list[str]:
+        if isinstance(expression, list):
+            return [path for part in expression for path in paths_in(part)]
+        if isinstance(expression, str):
+            found = re.findall(r"\{\{\s*([^{}]*?)\s*\}\}", expression)
+            return found or [expression]
+        return []
+
+    return strategy.filter(lambda e: all(_reads_no_pii(path) for path in paths_in(e)))
+
+
+@st.composite
+def smart_mappings(draw: st.DrawFn) -> dict[str, Any]:
+    from tiktok_destination.mapping import FIELD_NAMES
+
+    fields = draw(st.lists(st.sampled_from(FIELD_NAMES), max_size=5, unique=True))
+    mapping = {}
+    for field in fields:
+        paths = ITEM_PATHS if field.startswith("item_") and field != "item_list" else EVENT_PATHS
+        strategy = expressions(paths)
+        mapping[field] = draw(strategy if field in PII_FIELDS else _safe(strategy))
+    return mapping
+
+
+custom_rows = st.lists(
+    st.fixed_dictionaries(
+        {
+            "name": st.sampled_from(["tier", "segment", "coupon_code", "channel", "value", "x"]),
+            "value": _safe(expressions(EVENT_PATHS)),
+        }
+    ),
+    max_size=3,
+)
+event_mapping_rows = st.lists(
+    _object(
+        event=st.sampled_from(EVENT_NAMES[:11]),
+        tiktok_event=st.sampled_from(["Purchase", "CompletePayment", "Refund", "Custom_1"]),
+        event_source=st.sampled_from(["web", "app"]),
+    ),
+    max_size=3,
+)
+source_ids = st.text(st.characters(codec="ascii", categories=["L", "N"]), min_size=1, max_size=8)
+
+generated_settings = st.fixed_dictionaries(
+    {"access_token": st.just("tok-generated-0123")},
+    optional={
+        "pixel_id": source_ids,
+        "app_id": source_ids,
+        "offline_event_set_id": source_ids,
+        "crm_event_set_id": source_ids,
+        "test_event_code": source_ids,
+        "event_mapping": event_mapping_rows,
+        "view_content_events": st.lists(
+            st.sampled_from(["page_view", "view_item"]), max_size=2, unique=True
+        ),
+        "autodiscover_event_source": st.booleans(),
+        "smart_mapping": smart_mappings(),
+        "custom_event_properties": custom_rows,
+        "custom_user_properties": custom_rows,
+        "lowercase_user_id": st.booleans(),
+        "default_phone_region": _weighted(
+            st.sampled_from(["FR", "US", "GB", "DE", "BR", "JP"]), st.just("fr"), 5
+        ),
+        "api_url": _weighted(
+            st.sampled_from(
+                ["https://business-api.tiktok.com/open_api/v1.3/event/track/", "http://[::1]:9/x"]
+            ),
+            st.sampled_from(["http://example.com/track", "https://user:pw@example.com/track"]),
+            5,
+        ),
+        "batch_size": _weighted(
+            st.integers(1, 1000) | st.sampled_from([1000.0, 2.0]),
+            st.sampled_from([0, 1001, 0.5, math.nan]),
+            5,
+        ),
+        "timeout_s": _weighted(
+            st.floats(0.001, 300) | st.just(2), st.sampled_from([0, 301, math.nan, math.inf]), 5
+        ),
+        "max_retries": _weighted(
+            st.integers(0, 20) | st.just(5.0), st.sampled_from([-1, 21, 1.5]), 5
+        ),
+    },
+).filter(lambda s: any(key in s for key in ("pixel_id", "app_id", "offline_event_set_id")))
+
+
+def check_settings(settings_: dict[str, Any], events: list[Any]) -> None:
+    """The properties of one settings object, and of ``events`` transformed under it."""
+    from tiktok_destination.delivery import Deliverer
+    from tiktok_destination.destination import transform_event
+    from tiktok_destination.facts import MAX_REQUEST_BYTES
+    from tiktok_destination.settings import validate
+
+    problems = validate(settings_)
+    assert all(isinstance(p, str) and 0 < len(p) <= 300 for p in problems), problems
+    assert not any(settings_["access_token"] in problem for problem in problems)
+    if currently_in_test_context():
+        record("settings " + ("invalid" if problems else "valid"))
+    if problems:
+        for event in events:
+            refused = transform_event(copy.deepcopy(event), settings_, NOW)
+            assert refused["status"] == "invalid", refused
+            assert refused["error"].startswith("settings: ")
+        return
+    config = compile_settings(settings_)
+    delivery = config.delivery
+    assert (type(delivery.batch_size), type(delivery.max_retries)) == (int, int)
+    assert type(delivery.timeout_s) is float and 0 < delivery.timeout_s <= 300
+    payloads = []
+    for event in events:
+        outcome = check(event, (settings_, config))
+        through_hook = transform_event(copy.deepcopy(event), settings_, NOW)
+        assert _canonical(through_hook) == _canonical(outcome)
+        if outcome["status"] == "ok":
+            payloads.append(outcome["payload"])
+    with Deliverer(delivery) as deliverer:
+        bodies = deliverer.plan(payloads)
+    assert sum(len(body["data"]) for body in bodies) == len(payloads)
+    for body in bodies:
+        most = 1 if "test_event_code" in body else delivery.batch_size
+        assert 1 <= len(body["data"]) <= most
+        assert len(json.dumps(body, ensure_ascii=False).encode()) <= MAX_REQUEST_BYTES
+
+
+some_events = st.lists(mutated_events() | event_shaped, min_size=1, max_size=3)
+
+
+@settings(PROPERTY_SETTINGS, max_examples=examples(800))
+@given(settings_=generated_settings, events=some_events)
+def test_generated_settings_give_one_outcome_per_event(
+    settings_: dict[str, Any], events: list[Any]
+) -> None:
+    check_settings(settings_, events)
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"batch_size": 1000.0},
+        {"batch_size": 2.0, "max_retries": 5.0},
+        {"timeout_s": math.nan},
+        {"smart_mapping": {"event_id": {"value": math.nan}}},
+        {"custom_event_properties": [{"name": "loop", "value": "items"}], "test_event_code": "T1"},
+    ],
+)
+def test_settings_found_by_the_generator(changes: dict[str, Any]) -> None:
+    base = {"access_token": "tok-generated-0123", "pixel_id": "PIXEL", "app_id": "7000"}
+    check_settings({**base, **changes}, [copy.deepcopy(event) for event in BASE_EVENTS.values()])
