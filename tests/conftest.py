@@ -7,11 +7,18 @@ from typing import Any
 
 import profiles  # noqa: F401  (loads the hypothesis profile for every test)
 import pytest
-from helpers import TOKEN
+from helpers import TOKEN, output_validator
+from jsonschema import Draft202012Validator
 from redis_server import redis_client, redis_server  # noqa: F401  (fixtures)
 from tiktok_server import FakeTikTok
 
 from tiktok_destination.delivery import Deliverer, DeliveryConfig
+
+
+@pytest.fixture(scope="session")
+def output_schema() -> Draft202012Validator:
+    """A validator of the Events API 2.0 request schema (``schemas/``)."""
+    return output_validator()
 
 
 @pytest.fixture

@@ -15,10 +15,8 @@ import pytest
 from cli_helpers import ROOT, WAIT_S, no_traceback, run_cli, start_cli
 from jsonschema import Draft202012Validator
 
-from tiktok_destination import __version__, resources, settings
+from tiktok_destination import __version__, settings
 from tiktok_destination.cli import main
-
-OUTPUT_SCHEMA = Draft202012Validator(resources.load_json("schemas/event-track-request.schema.json"))
 
 
 def write(path: Path, value: Any) -> str:
@@ -238,7 +236,7 @@ def test_stopping_transform_is_one_line(settings_file: str, signum: int, code: i
         process.wait(timeout=WAIT_S)
 
 
-def test_the_shipped_example_runs_as_the_readme_says() -> None:
+def test_the_shipped_example_runs_as_the_readme_says(output_schema: Draft202012Validator) -> None:
     assert "access_token" not in json.loads((ROOT / "examples/settings.json").read_text())
     done = subprocess.run(
         [
@@ -266,7 +264,7 @@ def test_the_shipped_example_runs_as_the_readme_says() -> None:
     assert done.returncode == 0, done.stderr  # invalid lines are outcomes, not a failed run
     for outcome in got:
         if outcome["status"] == "ok":
-            OUTPUT_SCHEMA.validate(outcome["payload"])
+            output_schema.validate(outcome["payload"])
     assert "jane.doe@example.com" not in done.stdout.lower()
 
 

@@ -16,21 +16,18 @@ from __future__ import annotations
 import copy
 import json
 import re
-from functools import cache
 from pathlib import Path
 from typing import Any
 
 import pytest
 from jsonschema import Draft202012Validator
 
-from tiktok_destination import resources
 from tiktok_destination.settings import compile_settings
 from tiktok_destination.transform import transform
 
 FIXTURES = Path(__file__).parent / "fixtures"
 EVENTS = FIXTURES / "events"
 PAYLOADS = FIXTURES / "payloads"
-OUTPUT_SCHEMA = "schemas/event-track-request.schema.json"
 
 BASE: dict[str, Any] = {
     "access_token": "test-token",
@@ -52,13 +49,6 @@ CASES = sorted(_names(EVENTS))
 
 def _load(folder: Path, case: str) -> Any:
     return json.loads((folder / f"{case}.json").read_text(encoding="utf-8"))
-
-
-@cache
-def _validator() -> Draft202012Validator:
-    schema = resources.load_json(OUTPUT_SCHEMA)
-    Draft202012Validator.check_schema(schema)
-    return Draft202012Validator(schema)
 
 
 def _settings(overrides: dict[str, Any]) -> dict[str, Any]:
@@ -88,7 +78,7 @@ def _clear_identifiers(event: dict[str, Any]) -> set[str]:
 
 
 @pytest.mark.parametrize("case", CASES)
-def test_golden(case: str) -> None:
+def test_golden(case: str, output_schema: Draft202012Validator) -> None:
     spec = _load(EVENTS, case)
     expected = _load(PAYLOADS, case)
     config = compile_settings(_settings(spec.get("settings", {})))
@@ -109,7 +99,7 @@ def test_golden(case: str) -> None:
         payload = outcome["payload"]
         errors = [
             f"{'/'.join(map(str, error.absolute_path))}: {error.message}"
-            for error in _validator().iter_errors(payload)
+            for error in output_schema.iter_errors(payload)
         ]
         assert not errors, errors
         serialized = json.dumps(payload, ensure_ascii=False)

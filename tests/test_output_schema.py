@@ -14,32 +14,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers import OUTPUT_SCHEMA
 from jsonschema import Draft202012Validator
 
-SCHEMA_NAME = "schemas/event-track-request.schema.json"
+from tiktok_destination import resources
 
-
-def load_schema() -> dict[str, Any]:
-    """The schema from the package resources when available, else from the repository."""
-    schema: Any = None
-    try:
-        from tiktok_destination import resources
-    except ImportError:
-        resources = None  # type: ignore[assignment]
-    if resources is not None and hasattr(resources, "load_json"):
-        try:
-            schema = resources.load_json(SCHEMA_NAME)
-        except OSError:
-            schema = None
-    if schema is None:
-        path = Path(__file__).parents[1] / SCHEMA_NAME
-        schema = json.loads(path.read_text(encoding="utf-8"))
-    assert isinstance(schema, dict)
-    return schema
-
-
-SCHEMA = load_schema()
-VALIDATOR = Draft202012Validator(SCHEMA)
+SCHEMA = resources.load_json(OUTPUT_SCHEMA)
 
 
 def sha256(text: str) -> str:
@@ -149,37 +129,41 @@ def test_schema_is_valid_draft_2020_12() -> None:
 
 
 def test_schema_file_in_repository_matches_what_is_loaded() -> None:
-    path = Path(__file__).parents[1] / SCHEMA_NAME
+    path = Path(__file__).parents[1] / OUTPUT_SCHEMA
     assert json.loads(path.read_text(encoding="utf-8")) == SCHEMA
 
 
 @pytest.mark.parametrize("build", [web_payload, app_payload], ids=["web", "app"])
-def test_valid_payloads(build: Callable[[], dict[str, Any]]) -> None:
-    errors = [error.message for error in VALIDATOR.iter_errors(build())]
+def test_valid_payloads(
+    build: Callable[[], dict[str, Any]], output_schema: Draft202012Validator
+) -> None:
+    errors = [error.message for error in output_schema.iter_errors(build())]
     assert errors == []
 
 
 @pytest.mark.parametrize("source", ["offline", "crm"])
-def test_offline_and_crm_payloads_validate(source: str) -> None:
+def test_offline_and_crm_payloads_validate(
+    source: str, output_schema: Draft202012Validator
+) -> None:
     payload = web_payload()
     payload["event_source"] = source
     payload["event_source_id"] = "7654321098765432109"
-    assert VALIDATOR.is_valid(payload)
+    assert output_schema.is_valid(payload)
 
 
-def test_minimal_event_validates() -> None:
+def test_minimal_event_validates(output_schema: Draft202012Validator) -> None:
     payload = {
         "event_source": "web",
         "event_source_id": "CEXAMPLEPIXEL0000001",
         "data": [{"event": "ViewContent", "event_time": 1, "event_id": "x"}],
     }
-    assert VALIDATOR.is_valid(payload)
+    assert output_schema.is_valid(payload)
 
 
-def test_a_full_batch_of_1000_events_validates() -> None:
+def test_a_full_batch_of_1000_events_validates(output_schema: Draft202012Validator) -> None:
     payload = web_payload()
     payload["data"] = [dict(payload["data"][0], event_id=f"e{i}") for i in range(1000)]
-    assert VALIDATOR.is_valid(payload)
+    assert output_schema.is_valid(payload)
 
 
 Mutation = Callable[[dict[str, Any]], None]
@@ -332,12 +316,15 @@ BROKEN: list[tuple[str, Callable[[], dict[str, Any]], Mutation, str]] = [
     [pytest.param(base, mutate, where, id=name) for name, base, mutate, where in BROKEN],
 )
 def test_broken_payloads_fail(
-    base: Callable[[], dict[str, Any]], mutate: Mutation, where: str
+    base: Callable[[], dict[str, Any]],
+    mutate: Mutation,
+    where: str,
+    output_schema: Draft202012Validator,
 ) -> None:
     payload = copy.deepcopy(base())
-    assert VALIDATOR.is_valid(payload), "the base payload must be valid"
+    assert output_schema.is_valid(payload), "the base payload must be valid"
     mutate(payload)
-    errors = list(VALIDATOR.iter_errors(payload))
+    errors = list(output_schema.iter_errors(payload))
     assert errors, "expected the schema to reject this payload"
     if where:
         places = {str(part) for error in errors for part in error.absolute_path}

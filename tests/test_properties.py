@@ -22,19 +22,17 @@ from functools import cache
 from typing import Any, cast
 
 import pytest
+from helpers import output_validator
 from hypothesis import HealthCheck, given, settings
 from hypothesis import event as record
 from hypothesis import strategies as st
 from hypothesis.control import currently_in_test_context
-from jsonschema import Draft202012Validator
 from profiles import examples
 
-from tiktok_destination import resources
 from tiktok_destination.settings import Config, compile_settings
 from tiktok_destination.transform import transform
 
 NOW = 1_700_000_000.25
-OUTPUT_SCHEMA = "schemas/event-track-request.schema.json"
 PROPERTY_SETTINGS = settings(
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
@@ -122,13 +120,6 @@ VARIANTS: dict[str, dict[str, Any]] = {
 @cache
 def config_of(variant: str) -> Config:
     return compile_settings(VARIANTS[variant]["settings"])
-
-
-@cache
-def payload_validator() -> Draft202012Validator:
-    schema = resources.load_json(OUTPUT_SCHEMA)
-    Draft202012Validator.check_schema(schema)
-    return Draft202012Validator(schema)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -708,7 +699,7 @@ def check(event: Any, variant: Variant) -> dict[str, Any]:
         assert set(outcome) <= {"status", "payload", "warnings"}, outcome
         payload = outcome["payload"]
         json.dumps(outcome, allow_nan=False)
-        errors = sorted(payload_validator().iter_errors(payload), key=lambda e: list(e.path))
+        errors = sorted(output_validator().iter_errors(payload), key=lambda e: list(e.path))
         assert not errors, [f"{list(e.absolute_path)}: {e.message}" for e in errors]
         if "warnings" in outcome:
             assert outcome["warnings"]

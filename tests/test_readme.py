@@ -10,7 +10,7 @@ from helpers import TOKEN
 from tiktok_server import FakeTikTok
 
 from tiktok_destination import settings
-from tiktok_destination.mapping import EVENT_TABLE, FIELDS
+from tiktok_destination.mapping import EVENT_TABLE, FIELDS, Field
 
 README = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
 
@@ -51,9 +51,32 @@ def test_the_settings_table_names_every_setting() -> None:
     assert set(settings.schema()["properties"]) <= keys
 
 
-def test_the_field_table_names_every_field() -> None:
-    named = {name for row in _table_rows("field") for name in re.findall(r"[a-z_]+", row[0])}
-    assert {field.name for field in FIELDS} <= named
+def _target(field: Field) -> str:
+    if field.target is None:
+        return "—"
+    section, key = field.target
+    return {"request": key, "event": key, "item": f"contents[].{key}"}.get(
+        section, f"{section}.{key}"
+    )
+
+
+def test_the_field_table_is_the_field_records() -> None:
+    rows = _table_rows("field")
+    assert [row[0] for row in rows] == [field.name for field in FIELDS]
+    for field, (_name, source, target, notes) in zip(FIELDS, rows, strict=True):
+        assert source == ("`, `".join(field.source) or "—"), field.name
+        assert target == _target(field), field.name
+        says = {
+            "web only": field.scope == "web",
+            "app only": field.scope == "app",
+            "iOS": field.platform == "ios",
+            "Android": field.platform == "android",
+            "hashed": field.hashing is not None,
+            "left out with a warning": field.on_bad == "warn",
+            "required": field.required is not None,
+        }
+        expected = {words for words, is_so in says.items() if is_so}
+        assert {words for words in says if words in notes} == expected, field.name
 
 
 def test_ci_runs_the_readme_test_command() -> None:

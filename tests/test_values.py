@@ -8,7 +8,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from tiktok_destination.expressions import compile_expression, is_empty
-from tiktok_destination.identity import cookie_value, query_parameter
+from tiktok_destination.readers import cookie_value, query_parameter
 from tiktok_destination.values import (
     BadValue,
     to_bool,

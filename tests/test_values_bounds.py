@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import time
-from functools import cache
 from typing import Any
 
 import pytest
-from jsonschema import Draft202012Validator
+from helpers import output_validator
 
-from tiktok_destination import resources
 from tiktok_destination.destination import transform_event
 from tiktok_destination.values import BadValue, to_json_value, to_locale
 
@@ -22,15 +20,10 @@ SETTINGS = {
 NOW = 1_700_000_000
 
 
-@cache
-def payload_validator() -> Draft202012Validator:
-    return Draft202012Validator(resources.load_json("schemas/event-track-request.schema.json"))
-
-
 def transform(event: dict[str, Any]) -> dict[str, Any]:
     outcome = dict(transform_event({"event_name": "purchase", "id": "o-1", **event}, SETTINGS, NOW))
     if outcome["status"] == "ok":
-        assert list(payload_validator().iter_errors(outcome["payload"])) == []
+        assert list(output_validator().iter_errors(outcome["payload"])) == []
     return outcome
 
 

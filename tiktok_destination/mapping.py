@@ -1,12 +1,13 @@
-"""The event-name and field tables (README, "Event names" and "Fields"), as data.
+"""The event-name table and the field records (README, "Event names" and "Fields"), as data.
 
-Nothing here runs: the transform walks these tables. Scopes: ``"web"`` means the web, offline and
-crm sources, ``"app"`` the app source, ``None`` every source.
+Nothing here runs: the transform walks these tables. Adding a field is adding one ``Field``
+record (and its README row, which a test holds to the record).
 """
 
 from __future__ import annotations
 
-from typing import Final, NamedTuple
+from dataclasses import dataclass
+from typing import Final, Literal, NamedTuple
 
 
 class EventRow(NamedTuple):
@@ -73,121 +74,195 @@ VIEW_CONTENT_OPTIONAL: Final = ("page_view", "view_item")
 """Rows above that apply only when listed in the ``view_content_events`` setting."""
 
 
-class Field(NamedTuple):
-    """One smart-mappable field: where it is read from by default, and its fallbacks."""
+Section = Literal["request", "event", "user", "page", "app", "properties", "item"]
+"""Where a field lands: the request itself, ``data[0]`` (``event``), a section of it, or one entry
+of ``properties.contents`` (``item``)."""
+FieldScope = Literal["all", "web", "app"]
+"""The events a field is read for: every event, web events (web, offline, crm) or app events."""
+
+
+class Cookie(NamedTuple):
+    """Fallback: the cookie ``name`` in the event's raw ``Cookie`` header (``COOKIE_SOURCES``)."""
+
+    name: str
+
+
+class Query(NamedTuple):
+    """Fallback: the URL parameter ``name`` in the value already read for field ``of``."""
+
+    name: str
+    of: str = "page_url"
+
+
+Fallback = Cookie | Query
+COOKIE_SOURCES: Final = ("context.device.cookie", "context.cookie")
+"""Where a CDP event carries the raw ``Cookie`` header, tried in order."""
+
+
+@dataclass(frozen=True)
+class Field:
+    """Everything about one smart-mappable field (README "Fields"), as plain data.
+
+    The transform walks these records: it reads ``source`` (or the ``smart_mapping`` setting)
+    for the events of ``scope`` (and ``platform``), then each of ``fallbacks`` while it has no
+    value, turns the value into what TikTok takes with the reader named ``read`` (``readers``) or
+    hashes it (``hashing``), and puts it at ``target``. A value that cannot be read makes the
+    event ``invalid``, or is left out with a warning (``on_bad``). ``read=None``: the transform's
+    own code reads the field (event source, time, id, items); ``target=None``: the field decides
+    something and lands nowhere.
+    """
 
     name: str
     source: tuple[str, ...]
-    """Default source: property paths tried in order (item fields: relative to one item)."""
+    """Default source: property paths tried in order (``item_*`` fields: relative to one item)."""
+    target: tuple[Section, str] | None = None
+    read: str | None = "string"
+    scope: FieldScope = "all"
+    platform: Literal["ios", "android"] | None = None
+    """Read only for app events from this device platform (the ``device_platform`` field)."""
+    hashing: Literal["email", "phone", "external_id"] | None = None
+    fallbacks: tuple[Fallback, ...] = ()
+    on_bad: Literal["invalid", "warn"] = "invalid"
+    default: str | None = None
+    """Sent when the field has no value (not when its value was bad)."""
+    required: str | None = None
+    """Why the events of ``scope`` cannot go without it (the event is ``invalid`` then)."""
 
 
 FIELDS: Final[tuple[Field, ...]] = (
-    Field("event_source", ("partners.tiktok.event_source",)),
-    Field("experience_type", ()),
-    Field("device_platform", ("context.device.type",)),
-    Field("event_timestamp", ("context.event_timestamp",)),
-    Field("event_id", ("id", "context.event_id")),
-    Field("click_id", ("partners.tiktok.ttclid",)),
-    Field("user_id", ("user.id",)),
-    Field("cookie_id", ("partners.tiktok.ttp",)),
-    Field("page_url", ("context.page.url",)),
-    Field("page_referrer", ("context.page.referrer",)),
-    Field("device_idfa", ("context.device.advertising_id",)),
-    Field("device_idfv", ("context.device.idfv",)),
-    Field("device_att_status", ("context.device.att_status",)),
-    Field("device_gaid", ("context.device.advertising_id",)),
-    Field("app_id", ("context.app.namespace",)),
-    Field("app_name", ("context.app.name",)),
-    Field("app_version", ("context.app.version",)),
-    Field("user_email", ("user.email", "user.email_sha256")),
-    Field("user_phone", ("user.phone", "user.phone_sha256")),
-    Field("device_ip", ("context.device.ip",)),
-    Field("device_user_agent", ("context.device.user_agent",)),
-    Field("device_language", ("context.device.language", "context.device.lang")),
-    Field("limited_data_use", ("partners.tiktok.ldu",)),
-    Field("item_content_type", ("content_type",)),
-    Field("item_id", ("id",)),
-    Field("item_price", ("product.price",)),
-    Field("item_quantity", ("quantity",)),
-    Field("item_name", ("product.name",)),
-    Field("item_category", ("product.category_1",)),
-    Field("item_brand", ("product.brand",)),
-    Field("search_term", ("search_term",)),
-    Field("transaction_id", ("id",)),
-    Field("shop_id", ("partners.tiktok.shop_id",)),
-    Field("transaction_status", ("status",)),
-    Field("content_type", ("content_type",)),
-    Field("currency", ("currency",)),
-    Field("description", ("event_name",)),
-    Field("transaction_value", ("value",)),
-    Field("item_list", ("items",)),
+    Field("event_source", ("partners.tiktok.event_source",), ("request", "event_source"), None),
+    Field("experience_type", (), None, None),
+    Field("device_platform", ("context.device.type",), None, "text", scope="app"),
+    Field("event_timestamp", ("context.event_timestamp",), ("event", "event_time"), None),
+    Field("event_id", ("id", "context.event_id"), ("event", "event_id"), None),
+    Field(
+        "click_id",
+        ("partners.tiktok.ttclid",),
+        ("user", "ttclid"),
+        "text",
+        scope="web",
+        fallbacks=(Cookie("ttclid"), Query("ttclid")),
+    ),
+    Field("user_id", ("user.id",), ("user", "external_id"), hashing="external_id"),
+    Field(
+        "cookie_id",
+        ("partners.tiktok.ttp",),
+        ("user", "ttp"),
+        "text",
+        scope="web",
+        fallbacks=(Cookie("_ttp"),),
+    ),
+    Field("page_url", ("context.page.url",), ("page", "url"), scope="web"),
+    Field("page_referrer", ("context.page.referrer",), ("page", "referrer"), scope="web"),
+    Field(
+        "device_idfa",
+        ("context.device.advertising_id",),
+        ("user", "idfa"),
+        "apple_id",
+        scope="app",
+        platform="ios",
+        on_bad="warn",
+    ),
+    Field(
+        "device_idfv",
+        ("context.device.idfv",),
+        ("user", "idfv"),
+        "apple_id",
+        scope="app",
+        platform="ios",
+        on_bad="warn",
+    ),
+    Field(
+        "device_att_status",
+        ("context.device.att_status",),
+        ("user", "att_status"),
+        "att_status",
+        scope="app",
+        platform="ios",
+        on_bad="warn",
+    ),
+    Field(
+        "device_gaid",
+        ("context.device.advertising_id",),
+        ("user", "gaid"),
+        "gaid",
+        scope="app",
+        platform="android",
+        on_bad="warn",
+    ),
+    Field(
+        "app_id",
+        ("context.app.namespace",),
+        ("app", "app_id"),
+        scope="app",
+        required="app events need the app's id (context.app.namespace)",
+    ),
+    Field("app_name", ("context.app.name",), ("app", "app_name"), scope="app"),
+    Field("app_version", ("context.app.version",), ("app", "app_version"), scope="app"),
+    Field("user_email", ("user.email", "user.email_sha256"), ("user", "email"), hashing="email"),
+    Field("user_phone", ("user.phone", "user.phone_sha256"), ("user", "phone"), hashing="phone"),
+    Field("device_ip", ("context.device.ip",), ("user", "ip"), "text"),
+    Field("device_user_agent", ("context.device.user_agent",), ("user", "user_agent"), "text"),
+    Field(
+        "device_language",
+        ("context.device.language", "context.device.lang"),
+        ("user", "locale"),
+        "locale",
+        on_bad="warn",
+    ),
+    Field("limited_data_use", ("partners.tiktok.ldu",), ("event", "limited_data_use"), "bool"),
+    Field(
+        "item_content_type",
+        ("content_type",),
+        ("item", "content_type"),
+        "content_type",
+        on_bad="warn",
+        default="product",
+    ),
+    Field("item_id", ("id",), ("item", "content_id")),
+    Field("item_price", ("product.price",), ("item", "price"), "number"),
+    Field("item_quantity", ("quantity",), ("item", "quantity"), "count"),
+    Field("item_name", ("product.name",), ("item", "content_name")),
+    Field("item_category", ("product.category_1",), ("item", "content_category")),
+    Field("item_brand", ("product.brand",), ("item", "brand")),
+    Field("search_term", ("search_term",), ("properties", "search_string"), scope="web"),
+    Field("transaction_id", ("id",), ("properties", "order_id"), scope="web"),
+    Field("shop_id", ("partners.tiktok.shop_id",), ("properties", "shop_id"), scope="web"),
+    Field("transaction_status", ("status",), ("properties", "status"), scope="web"),
+    Field(
+        "content_type",
+        ("content_type",),
+        ("properties", "content_type"),
+        "content_type",
+        scope="web",
+        on_bad="warn",
+    ),
+    Field("currency", ("currency",), ("properties", "currency"), "currency"),
+    Field("description", ("event_name",), ("properties", "description")),
+    Field("transaction_value", ("value",), ("properties", "value"), "number"),
+    Field("item_list", ("items",), ("properties", "contents"), None),
 )
 
 FIELD_NAMES: Final = tuple(field.name for field in FIELDS)
-# Where each field lands in ``data[0]``: (section, key). Sections: "user", "page", "app",
-# "properties", "item" (one entry of properties.contents) or "event" (data[0] itself).
-# Fields that decide rather than land (event_source, experience_type, device_platform, ...) are
-# absent; so are the computed ones, handled by the transform.
-TARGETS: Final[dict[str, tuple[str, str]]] = {
-    "click_id": ("user", "ttclid"),
-    "cookie_id": ("user", "ttp"),
-    "device_ip": ("user", "ip"),
-    "device_user_agent": ("user", "user_agent"),
-    "page_url": ("page", "url"),
-    "page_referrer": ("page", "referrer"),
-    "app_id": ("app", "app_id"),
-    "app_name": ("app", "app_name"),
-    "app_version": ("app", "app_version"),
-    "item_content_type": ("item", "content_type"),
-    "item_id": ("item", "content_id"),
-    "item_price": ("item", "price"),
-    "item_quantity": ("item", "quantity"),
-    "item_name": ("item", "content_name"),
-    "item_category": ("item", "content_category"),
-    "item_brand": ("item", "brand"),
-    "search_term": ("properties", "search_string"),
-    "transaction_id": ("properties", "order_id"),
-    "shop_id": ("properties", "shop_id"),
-    "transaction_status": ("properties", "status"),
-    "content_type": ("properties", "content_type"),
-    "currency": ("properties", "currency"),
-    "description": ("properties", "description"),
-    "transaction_value": ("properties", "value"),
-}
+FIELD: Final = {field.name: field for field in FIELDS}
+COMPUTED_KEYS: Final = {"properties": ("content_ids", "num_items")}
+"""Keys the transform computes besides the fields' targets."""
 
-WEB_ONLY_FIELDS: Final = frozenset(
-    {
-        "search_term",
-        "transaction_id",
-        "shop_id",
-        "transaction_status",
-        "content_type",
-        "page_url",
-        "page_referrer",
-    }
-)
-IOS_FIELDS: Final = {
-    "device_idfa": "idfa",
-    "device_idfv": "idfv",
-    "device_att_status": "att_status",
-}
-ANDROID_FIELDS: Final = {"device_gaid": "gaid"}
-HASHED_USER_KEYS: Final = ("email", "phone", "external_id")
-COOKIE_FALLBACKS: Final = {"click_id": "ttclid", "cookie_id": "_ttp"}
-COOKIE_SOURCES: Final = ("context.device.cookie", "context.cookie")
-URL_FALLBACKS: Final = {"click_id": "ttclid"}
 
-# Keys the transform itself writes; custom properties may not take them (smart_mapping remaps them).
-BUILTIN_KEYS: Final = {
-    "properties": frozenset(
-        {key for section, key in TARGETS.values() if section == "properties"}
-        | {"contents", "content_ids", "num_items"}
-    ),
-    "user": frozenset(
-        {key for section, key in TARGETS.values() if section == "user"}
-        | set(HASHED_USER_KEYS)
-        | set(IOS_FIELDS.values())
-        | set(ANDROID_FIELDS.values())
-        | {"locale"}
-    ),
-}
+def section_fields(section: Section) -> tuple[Field, ...]:
+    """The records the walker reads into ``section``, in table order."""
+    return tuple(
+        field
+        for field in FIELDS
+        if field.target is not None and field.target[0] == section and field.read is not None
+    )
+
+
+def _keys(section: Section) -> frozenset[str]:
+    targets = {field.target[1] for field in FIELDS if field.target and field.target[0] == section}
+    return frozenset(targets | set(COMPUTED_KEYS.get(section, ())))
+
+
+BUILTIN_KEYS: Final = {"properties": _keys("properties"), "user": _keys("user")}
+"""Keys the transform itself writes; custom properties may not take them (smart_mapping remaps
+the fields that write them)."""

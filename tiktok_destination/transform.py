@@ -8,74 +8,25 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
-from tiktok_destination.facts import (
-    CONTENT_TYPES,
-    EVENT_SOURCES,
-    SOURCE_SETTING,
-    STANDARD_EVENTS,
-    scope_of,
-)
-from tiktok_destination.identity import FieldProblem, build_user, custom_value
-from tiktok_destination.mapping import TARGETS, VIEW_CONTENT_OPTIONAL, WEB_ONLY_FIELDS
+from tiktok_destination.facts import EVENT_SOURCES, SOURCE_SETTING, STANDARD_EVENTS, scope_of
+from tiktok_destination.mapping import FIELD, VIEW_CONTENT_OPTIONAL
 from tiktok_destination.outcomes import TransformOutcome, invalid, ok, skipped
 from tiktok_destination.quoting import quote
-from tiktok_destination.settings import Config
-from tiktok_destination.values import (
-    BadValue,
-    to_bool,
-    to_count,
-    to_currency,
-    to_epoch_seconds,
-    to_number,
-    to_string,
+from tiktok_destination.sections import (
+    FieldProblem,
+    Plan,
+    Reading,
+    Steps,
+    build_section,
+    custom_section,
+    plan,
+    read_field,
 )
-
-Reader = Callable[[Any], Any]
-Target = tuple[str, str, Reader]
-
-# How a field's value is read before it lands in the payload: strings unless listed here.
-_READERS: dict[str, Reader] = {
-    "item_price": to_number,
-    "item_quantity": to_count,
-    "transaction_value": to_number,
-    "currency": to_currency,
-}
-
-
-def _targets(section: str, leave_out: frozenset[str] = frozenset()) -> tuple[Target, ...]:
-    """The (field, key, reader) rows of ``TARGETS`` that land in ``section``."""
-    return tuple(
-        (field, key, _READERS.get(field, to_string))
-        for field, (where, key) in TARGETS.items()
-        if where == section and field not in leave_out
-    )
-
-
-_PAGE = _targets("page")
-_APP = _targets("app")
-_ITEM = _targets("item")
-_WEB_PROPERTIES = _targets("properties")
-_APP_PROPERTIES = _targets("properties", WEB_ONLY_FIELDS)
-
-
-def _section(
-    node: dict[str, Any], config: Config, targets: tuple[Target, ...], where: str = ""
-) -> dict[str, Any]:
-    """The keys of one payload section read from ``node``; empty values left out."""
-    section = {}
-    fields = config.fields
-    for field, key, reader in targets:
-        value = fields[field](node)
-        if value is not None:
-            try:
-                section[key] = reader(value)
-            except BadValue as problem:
-                raise FieldProblem(f"{where}{field}: {problem}") from None
-    return section
+from tiktok_destination.settings import Config
+from tiktok_destination.values import BadValue, to_epoch_seconds, to_number, to_string
 
 
 def event_source(event: dict[str, Any], config: Config, warnings: list[str]) -> str:
@@ -117,28 +68,12 @@ def derived_event_id(event: dict[str, Any]) -> str:
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:32]
 
 
-def _keep_content_type(section: dict[str, Any], where: str, warnings: list[str]) -> None:
-    """Leave out a content_type TikTok would refuse (it takes product or product_group)."""
-    kind = section.get("content_type")
-    if kind is None:
-        return
-    if kind.strip().lower() in CONTENT_TYPES:
-        section["content_type"] = kind.strip().lower()
-    else:
-        del section["content_type"]
-        warnings.append(f"{where}: left out {quote(kind)}, TikTok takes product or product_group")
-
-
-def _contents(items: list[Any], config: Config, warnings: list[str]) -> list[dict[str, Any]]:
+def _contents(items: list[Any], reading: Reading, steps: Steps) -> list[dict[str, Any]]:
     contents = []
     for index, item in enumerate(items):
         if not isinstance(item, dict):
             raise FieldProblem(f"item_list[{index}]: expected an object, got {type(item).__name__}")
-        content = _section(item, config, _ITEM, f"item_list[{index}].")
-        if "content_type" in content:
-            _keep_content_type(content, f"item_list[{index}].item_content_type", warnings)
-        else:
-            content["content_type"] = "product"
+        content = build_section(steps, item, reading, f"item_list[{index}].")
         if content:
             contents.append(content)
     return contents
@@ -156,16 +91,14 @@ def _items_value(contents: list[dict[str, Any]]) -> float | int | None:
     return int(total) if total == total.to_integral_value() else float(total)
 
 
-def build_properties(
-    event: dict[str, Any], config: Config, web: bool, warnings: list[str]
-) -> dict[str, Any]:
-    properties = _section(event, config, _WEB_PROPERTIES if web else _APP_PROPERTIES)
-    _keep_content_type(properties, "content_type", warnings)
-    items = config.fields["item_list"](event)
+def build_properties(event: dict[str, Any], reading: Reading, walk: Plan) -> dict[str, Any]:
+    """``data[0].properties``: the fields, then the items and what they add up to."""
+    properties = build_section(walk.properties, event, reading)
+    items = reading.config.fields["item_list"](event)
     if items is not None:
         if not isinstance(items, list):
             raise FieldProblem(f"item_list: expected a list of items, got {type(items).__name__}")
-        contents = _contents(items, config, warnings)
+        contents = _contents(items, reading, walk.item)
         if contents:
             properties["contents"] = contents
         ids = [content["content_id"] for content in contents if "content_id" in content]
@@ -180,12 +113,27 @@ def build_properties(
                 except BadValue as problem:
                     raise FieldProblem(f"value: computed from item_list: {problem}") from None
     if "value" in properties and "currency" not in properties:
-        warnings.append("currency: missing; TikTok needs it with value to report revenue")
-    for name, getter in config.custom_event_properties:
-        value = getter(event)
-        if value is not None:
-            properties[name] = custom_value(value, f"custom_event_properties.{name}")
+        reading.warnings.append("currency: missing; TikTok needs it with value to report revenue")
+    rows = reading.config.custom_event_properties
+    if rows:
+        properties.update(custom_section(rows, event, "custom_event_properties"))
     return properties
+
+
+def _event_time(event: dict[str, Any], config: Config, now: float) -> int:
+    timestamp = config.fields["event_timestamp"](event)
+    try:
+        return int(now) if timestamp is None else to_epoch_seconds(timestamp)
+    except BadValue as problem:
+        raise FieldProblem(f"event_timestamp: {problem}") from None
+
+
+def _event_id(event: dict[str, Any], config: Config) -> str:
+    given_id = config.fields["event_id"](event)
+    try:
+        return derived_event_id(event) if given_id is None else to_string(given_id)
+    except BadValue as problem:
+        raise FieldProblem(f"event_id: {problem}") from None
 
 
 def build_event(
@@ -196,41 +144,31 @@ def build_event(
     now: float,
     warnings: list[str],
 ) -> dict[str, Any]:
-    """``data[0]``: the event itself."""
-    fields = config.fields
-    web = scope_of(source) == "web"
-    timestamp = fields["event_timestamp"](event)
-    try:
-        event_time = int(now) if timestamp is None else to_epoch_seconds(timestamp)
-    except BadValue as problem:
-        raise FieldProblem(f"event_timestamp: {problem}") from None
-    given_id = fields["event_id"](event)
-    try:
-        event_id = derived_event_id(event) if given_id is None else to_string(given_id)
-    except BadValue as problem:
-        raise FieldProblem(f"event_id: {problem}") from None
-    data = {"event": tiktok_event, "event_time": event_time, "event_id": event_id}
-    page = _section(event, config, _PAGE) if web else {}
-    user = build_user(event, config, web, page.get("url"), warnings)
+    """``data[0]``: the event itself, its sections walked from the field records."""
+    data = {
+        "event": tiktok_event,
+        "event_time": _event_time(event, config, now),
+        "event_id": _event_id(event, config),
+    }
+    reading = Reading(event, config, scope_of(source) == "web", warnings)
+    if not reading.web:
+        platform = read_field(FIELD["device_platform"], event, reading)
+        reading.platform = platform.lower() if isinstance(platform, str) else None
+    walk = plan(reading.web, reading.platform)
+    page = build_section(walk.page, event, reading)
+    user = build_section(walk.user, event, reading)
+    if config.custom_user_properties:
+        user.update(custom_section(config.custom_user_properties, event, "custom_user_properties"))
     if user:
         data["user"] = user
-    if web:
-        if page:
-            data["page"] = page
-    else:
-        app = _section(event, config, _APP)
-        if "app_id" not in app:
-            raise FieldProblem("app_id: app events need the app's id (context.app.namespace)")
-        data["app"] = app
-    properties = build_properties(event, config, web, warnings)
+    if page:
+        data["page"] = page
+    if walk.app:
+        data["app"] = build_section(walk.app, event, reading)
+    properties = build_properties(event, reading, walk)
     if properties:
         data["properties"] = properties
-    ldu = fields["limited_data_use"](event)
-    if ldu is not None:
-        try:
-            data["limited_data_use"] = to_bool(ldu)
-        except BadValue as problem:
-            raise FieldProblem(f"limited_data_use: {problem}") from None
+    data.update(build_section(walk.event, event, reading))
     return data
 
 

@@ -1,0 +1,118 @@
+"""The readers a field record names (``Field.read``), and the cookie and URL fallbacks.
+
+Each reader turns a value read from an event into what TikTok takes, returns ``None`` when
+nothing is left to send (an empty text), or raises ``BadValue`` saying why it cannot. What a bad
+value does to the event is the field record's ``on_bad``; how its warning reads is the reader's.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from functools import cache
+from typing import Any, NamedTuple
+from urllib.parse import unquote_plus
+
+from tiktok_destination import hashing
+from tiktok_destination.expressions import is_empty
+from tiktok_destination.facts import ATT_STATUSES, CONTENT_TYPES
+from tiktok_destination.quoting import quote
+from tiktok_destination.values import (
+    BadValue,
+    to_bool,
+    to_count,
+    to_currency,
+    to_locale,
+    to_number,
+    to_string,
+)
+
+LEFT_OUT = "{where}: left out, {problem}"
+
+
+class Reader(NamedTuple):
+    """A value reader, and the warning when a field left out a value it could not read."""
+
+    read: Callable[[Any], Any]
+    left_out: str = LEFT_OUT
+
+
+def _text(value: Any) -> str | None:
+    """A trimmed string; ``None`` when only white space is left."""
+    return to_string(value).strip() or None
+
+
+def _apple_id(value: Any) -> str | None:
+    """IDFA or IDFV: clear ones upper case, hashed ones lower case."""
+    text = _text(value)
+    return None if text is None else hashing.prehashed(text) or text.upper()
+
+
+def _gaid(value: Any) -> str | None:
+    text = _text(value)
+    return None if text is None else text.lower()
+
+
+def _att_status(value: Any) -> str | None:
+    """One of TikTok's ATT statuses, from any case and ``-`` or space separators."""
+    text = _text(value)
+    if text is None:
+        return None
+    status = text.upper().replace(" ", "_").replace("-", "_")
+    if status not in ATT_STATUSES:
+        raise BadValue(f"expected one of {', '.join(ATT_STATUSES)}, got {quote(text)}")
+    return status
+
+
+def _content_type(value: Any) -> str:
+    kind = value.strip().lower() if isinstance(value, str) else None
+    if kind not in CONTENT_TYPES:
+        raise BadValue(f"{quote(value)}, TikTok takes {' or '.join(CONTENT_TYPES)}")
+    return kind
+
+
+READERS: dict[str, Reader] = {
+    "string": Reader(to_string),
+    "text": Reader(_text),
+    "number": Reader(to_number),
+    "count": Reader(to_count),
+    "currency": Reader(to_currency),
+    "bool": Reader(to_bool),
+    "locale": Reader(to_locale),
+    "apple_id": Reader(_apple_id),
+    "gaid": Reader(_gaid),
+    "att_status": Reader(_att_status),
+    "content_type": Reader(_content_type, "{where}: left out {problem}"),
+}
+"""Reader names, as ``Field.read`` gives them."""
+
+
+@cache
+def _pair_pattern(name: str, separator: str) -> re.Pattern[str]:
+    """``name=value`` as one item of a ``separator``-separated list (a cookie, a query)."""
+    return re.compile(rf"(?:^|{separator})\s*{re.escape(name)}=([^{separator}]*)")
+
+
+def cookie_value(raw: Any, name: str) -> str | None:
+    """The first non-empty value of cookie ``name`` in a raw ``Cookie`` header (or a dict)."""
+    if isinstance(raw, dict):
+        value = raw.get(name)
+        return None if is_empty(value) else str(value)
+    if not isinstance(raw, str) or name not in raw:
+        return None
+    for match in _pair_pattern(name, ";").finditer(raw):
+        value = match.group(1).strip().strip('"')
+        if value:
+            return value
+    return None
+
+
+def query_parameter(url: Any, name: str) -> str | None:
+    """The first non-empty value of query parameter ``name`` in ``url``, decoded."""
+    if not isinstance(url, str) or name not in url:
+        return None
+    query = url.partition("#")[0].partition("?")[2]
+    for match in _pair_pattern(name, "&").finditer(query):
+        if match.group(1):
+            return unquote_plus(match.group(1))
+    return None

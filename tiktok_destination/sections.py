@@ -1,0 +1,263 @@
+"""The payload sections, built by walking the field records of ``mapping.FIELDS``.
+
+For each record of a section that applies to the event (its scope and platform), the value is
+read from the compiled source (``Config.fields``), then from the record's fallbacks while there
+is none, and turned into what TikTok takes by its reader (``readers.READERS``) or hashed. A bad
+value makes the event ``invalid`` (``FieldProblem``) or is left out with a warning, as the
+record's ``on_bad`` says.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import cache
+from typing import Any, NamedTuple
+
+from tiktok_destination import hashing
+from tiktok_destination.errors import DestinationError
+from tiktok_destination.expressions import Getter, is_empty, path_getter
+from tiktok_destination.mapping import (
+    COOKIE_SOURCES,
+    FIELDS,
+    Cookie,
+    Field,
+    Query,
+    Section,
+    section_fields,
+)
+from tiktok_destination.readers import READERS, cookie_value, query_parameter
+from tiktok_destination.settings import Config
+from tiktok_destination.values import BadValue, to_json_value, to_string
+
+
+class FieldProblem(DestinationError, ValueError):
+    """A field whose value cannot be sent; the message names the field."""
+
+
+_COOKIE_GETTERS = tuple(path_getter(path) for path in COOKIE_SOURCES)
+_UNREAD = object()
+_LEFT_OUT = object()
+"""A bad value left out with a warning: no default takes its place."""
+
+
+class _Step(NamedTuple):
+    """One record, prepared for the walk: its reader looked up, its target key taken apart."""
+
+    name: str
+    key: str
+    read: Callable[[Any], Any] | None
+    """The reader; ``None``: the value is hashed."""
+    plain: bool
+    """Read by ``read`` alone, nothing to do when it is missing: the fast path."""
+    record: Field
+    left_out: str | None
+    """The warning for a bad value left out; ``None``: a bad value makes the event invalid."""
+    kept: bool
+    """A ``Query`` fallback of another field reads the value it sends."""
+
+
+_QUERIED = frozenset(f.of for record in FIELDS for f in record.fallbacks if isinstance(f, Query))
+
+
+def _step(record: Field) -> _Step:
+    assert record.target is not None
+    kept = record.name in _QUERIED
+    plain = (
+        not kept
+        and record.hashing is None
+        and not record.fallbacks
+        and record.default is None
+        and record.required is None
+    )
+    reader = READERS[record.read or "string"]
+    read = reader.read if record.hashing is None else None
+    left_out = reader.left_out if record.on_bad == "warn" else None
+    return _Step(record.name, record.target[1], read, plain, record, left_out, kept)
+
+
+def _hash(record: Field, raw: Any, reading: Reading) -> Any:
+    return hash_user_value(record, raw, reading.config, reading.warnings)
+
+
+Steps = tuple[_Step, ...]
+
+
+class Plan(NamedTuple):
+    """The steps of every section, for events of one scope and platform."""
+
+    page: Steps
+    user: Steps
+    app: Steps
+    properties: Steps
+    item: Steps
+    event: Steps
+
+
+@cache
+def plan(web: bool, platform: str | None) -> Plan:
+    """What the walk reads for events of this scope (web or app) and device platform."""
+
+    def steps(section: Section) -> Steps:
+        return tuple(
+            _step(record)
+            for record in section_fields(section)
+            if (record.scope == "all" or (record.scope == "web") == web)
+            and (record.platform is None or record.platform == platform)
+        )
+
+    return Plan(*(steps(section) for section in Plan._fields))  # type: ignore[arg-type]
+
+
+class Reading:
+    """What one event's walk shares: its scope and platform, values read so far, warnings."""
+
+    __slots__ = ("config", "cookies", "event", "platform", "values", "warnings", "web")
+
+    def __init__(self, event: dict[str, Any], config: Config, web: bool, warnings: list[str]):
+        self.event = event
+        self.config = config
+        self.web = web
+        self.platform: str | None = None
+        """The device platform of app events (``ios``, ``android``), lower case."""
+        self.warnings = warnings
+        self.values: dict[str, Any] = {}
+        """Field name -> the value sent, for the fields a ``Query`` fallback reads."""
+        self.cookies: Any = _UNREAD
+
+    def cookie(self, name: str) -> str | None:
+        if self.cookies is _UNREAD:
+            self.cookies = next(
+                (raw for raw in (get(self.event) for get in _COOKIE_GETTERS) if raw is not None),
+                None,
+            )
+        return cookie_value(self.cookies, name)
+
+
+def _read(record: Field, raw: Any, reading: Reading, where: str) -> Any:
+    """``raw`` as TikTok takes it (read or hashed), ``None``, or ``_LEFT_OUT`` with a warning."""
+    try:
+        if record.hashing is not None:
+            return hash_user_value(record, raw, reading.config, reading.warnings)
+        return READERS[record.read or "string"].read(raw)
+    except BadValue as problem:
+        if record.on_bad == "invalid":
+            raise FieldProblem(f"{where}{record.name}: {problem}") from None
+        template = READERS[record.read or "string"].left_out
+        reading.warnings.append(template.format(where=where + record.name, problem=problem))
+        return _LEFT_OUT
+
+
+def read_field(record: Field, node: Any, reading: Reading, where: str = "") -> Any:
+    """The value of ``record`` in ``node`` as TikTok takes it (its fallbacks tried), or ``None``
+    (also when a bad value was left out with a warning)."""
+    raw = reading.config.fields[record.name](node)
+    value = None if raw is None else _read(record, raw, reading, where)
+    if value is _LEFT_OUT:
+        return None
+    return _fallback(record, reading) if value is None else value
+
+
+def _fallback(record: Field, reading: Reading) -> str | None:
+    for fallback in record.fallbacks:
+        if isinstance(fallback, Cookie):
+            value = reading.cookie(fallback.name)
+        else:
+            value = query_parameter(reading.values.get(fallback.of), fallback.name)
+        if value is not None:
+            return value
+    return None
+
+
+def build_section(steps: Steps, node: Any, reading: Reading, where: str = "") -> dict[str, Any]:
+    """A section's keys read from ``node`` (the event, or one item); empty ones left out."""
+    built: dict[str, Any] = {}
+    fields = reading.config.fields
+    for name, key, read, plain, record, left_out, kept in steps:
+        raw = fields[name](node)
+        if raw is not None:
+            try:
+                value = read(raw) if read is not None else _hash(record, raw, reading)
+            except BadValue as problem:
+                if left_out is None:
+                    raise FieldProblem(f"{where}{name}: {problem}") from None
+                reading.warnings.append(left_out.format(where=where + name, problem=problem))
+                continue
+            if plain:
+                if value is not None:
+                    built[key] = value
+                continue
+        elif plain:
+            continue
+        else:
+            value = None
+        if value is None:
+            value = (_fallback(record, reading) if record.fallbacks else None) or record.default
+            if value is None and record.required is not None:
+                raise FieldProblem(f"{where}{name}: {record.required}")
+        if value is not None:
+            built[key] = value
+            if kept:
+                reading.values[name] = value
+    return built
+
+
+def custom_value(value: Any, where: str) -> Any:
+    """A custom property's value, when it is JSON TikTok can read."""
+    try:
+        return to_json_value(value)
+    except BadValue as problem:
+        raise FieldProblem(f"{where}: {problem}") from None
+
+
+def custom_section(
+    rows: tuple[tuple[str, Getter], ...], event: Any, setting: str
+) -> dict[str, Any]:
+    """The custom properties of ``setting`` read from ``event``."""
+    found = {}
+    for name, getter in rows:
+        value = getter(event)
+        if value is not None:
+            found[name] = custom_value(value, f"{setting}.{name}")
+    return found
+
+
+def _hasher(kind: str, config: Config) -> Callable[[str], str | None]:
+    if kind == "email":
+        return hashing.hash_email
+    if kind == "phone":
+        region = config.default_phone_region
+        return lambda text: hashing.hash_phone(text, region)
+    lowercase = config.lowercase_user_id
+    return lambda text: hashing.hash_external_id(text, lowercase)
+
+
+def hash_user_value(
+    record: Field, value: Any, config: Config, warnings: list[str]
+) -> str | list[str] | None:
+    """``value`` (one or a list) normalised and hashed as ``record.hashing`` says."""
+    field_name = record.name
+    hasher = _hasher(record.hashing or "", config)
+    values = value if isinstance(value, list) else [value]
+    hashes = []
+    for index, item in enumerate(values):
+        if is_empty(item):
+            continue
+        try:
+            text = to_string(item)
+        except BadValue:  # the value is personal data: name its type, never echo it
+            where = f"{field_name}[{index}]" if isinstance(value, list) else field_name
+            raise FieldProblem(f"{where}: expected a string, got {type(item).__name__}") from None
+        digest = hasher(text)
+        if digest is not None:
+            hashes.append(digest)
+        elif record.hashing == "phone" and text.strip():
+            region = config.default_phone_region
+            problem = hashing.phone_problem(text, region)
+            unread = problem.startswith("could not")
+            hint = (
+                " (set default_phone_region for national numbers)" if unread and not region else ""
+            )
+            warnings.append(f"{field_name}: left out a number that {problem}{hint}")
+    if not hashes:
+        return None
+    return hashes if isinstance(value, list) else hashes[0]
