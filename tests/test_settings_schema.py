@@ -37,7 +37,9 @@ def schema_accepts(value: Any) -> bool:
 
 def test_smart_mapping_offers_exactly_the_field_names() -> None:
     smart = PROPERTIES["smart_mapping"]
-    assert tuple(smart["properties"]) == FIELD_NAMES
+    assert tuple(smart["properties"]) == FIELD_NAMES, (
+        "one line per field in smart_mapping.properties, in the order of mapping.FIELDS"
+    )
     assert smart["additionalProperties"] is False
     assert all(
         spec == {"$ref": "#/$defs/source_expression"} for spec in smart["properties"].values()
@@ -84,7 +86,7 @@ def test_the_root_any_of_is_rendered_as_the_object_itself() -> None:
 
 def test_ui_schema_names_only_settings_and_orders_them_all() -> None:
     order = UI["ui:order"]
-    assert sorted(order) == sorted(PROPERTIES)
+    assert sorted(order) == sorted(PROPERTIES), "every setting once in plugin.json's ui:order"
     assert {key for key in UI if not key.startswith("ui:")} <= set(PROPERTIES)
 
 
@@ -165,6 +167,10 @@ def test_readme_lists_the_rules_only_validate_settings_checks() -> None:
     assert named == {re.split(r"[.\[]", key)[0] for key in VALIDATE_ONLY}
 
 
+def _fallback_lists(inner: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+    return st.lists(inner, max_size=3)
+
+
 VALUES: dict[str, st.SearchStrategy[Any]] = {
     "access_token": st.sampled_from([TOKEN, "", 5]),
     "pixel_id": st.sampled_from(["P", "", None]),
@@ -194,7 +200,7 @@ VALUES: dict[str, st.SearchStrategy[Any]] = {
             | st.builds(
                 lambda v: {"value": v}, st.sampled_from(["app", 0, 1.5, False, None, [], {}])
             ),
-            lambda inner: st.lists(inner, max_size=3),
+            _fallback_lists,
             max_leaves=4,
         ),
         max_size=3,
