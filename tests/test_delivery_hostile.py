@@ -134,3 +134,30 @@ def test_the_token_goes_only_where_the_api_url_rule_allows(url: str, problem: st
     assert {outcome["status"] for outcome in outcomes} == {"failed"}
     assert problem in outcomes[0]["message"] and "api_url" in outcomes[0]["message"]
     assert "pw" not in outcomes[0]["message"]
+
+
+@pytest.mark.parametrize(
+    ("request_id", "kept"),
+    [
+        ("202311142213200A0B1C2D3E4F", "202311142213200A0B1C2D3E4F"),
+        ("fake-1", "fake-1"),
+        ("r" * 65, None),
+        ("jane.doe@example.com", None),
+        ("id with spaces", None),
+    ],
+)
+def test_only_a_plain_request_id_is_kept(request_id: str, kept: str | None) -> None:
+    document = {"code": 0, "message": "OK", "request_id": request_id}
+    with HostileServer(lambda request: iter([json_answer(document)])) as server:
+        outcomes = send(server)
+    assert [outcome["request_id"] for outcome in outcomes] == [kept] * 3
+
+
+def test_personal_data_echoed_by_the_server_is_masked() -> None:
+    message = "Invalid value for description: jane.doe@example.com, +33 6 12 34 56 78"
+    document = {"code": 40002, "message": message, "request_id": "r-1"}
+    with HostileServer(lambda request: iter([json_answer(document)])) as server:
+        outcomes = send(server)
+    text = json.dumps(outcomes)
+    assert "jane.doe" not in text and "12 34 56 78" not in text
+    assert "Invalid value for description: <email>, +## # ## ## ## ##" in outcomes[0]["message"]

@@ -192,8 +192,8 @@ def post(
         response = session.send(prepared, timeout=timeout_s, allow_redirects=False, **settings)
         with response:
             return _read(response, deadline, watch)
-    except requests.RequestException:
-        if watch.expired:
+    except Exception:
+        if watch.expired:  # whatever broke, it broke because the watchdog shut the socket
             raise WholeRequestTimeout(f"no complete answer within {timeout_s:g} s") from None
         raise
     finally:

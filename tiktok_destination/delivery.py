@@ -26,7 +26,7 @@ from tiktok_destination import api_url, batching, bounded_http, facts
 from tiktok_destination.batching import Batch, Key
 from tiktok_destination.delivery_messages import config_problem, error_text, token_problem
 from tiktok_destination.outcomes import SendOutcome, send_outcome
-from tiktok_destination.quoting import SERVER_TEXT_CHARS, redact, server_text
+from tiktok_destination.quoting import SERVER_TEXT_CHARS, redact, server_id, server_text
 from tiktok_destination.retry import (
     Decision,
     backoff_delay,
@@ -46,7 +46,8 @@ MAX_EVENT_BYTES = facts.MAX_REQUEST_BYTES - 1024
 SNIPPET_CHARS = 200
 """Characters of an answer that is not TikTok's JSON quoted in a message."""
 REQUEST_ID_CHARS = 64
-"""Characters of TikTok's request_id kept (TikTok's are about 30)."""
+"""Characters of TikTok's request_id kept at most (TikTok's are about 30); a longer or odd one
+(spaces, ``@``, the token) is dropped, not copied into every outcome of the batch."""
 Status = Literal["delivered", "rejected", "failed"]
 
 
@@ -342,9 +343,10 @@ class Deliverer:
             return _Reply(decide(status, None), problem, status, None, "", None, retry_after)
         message = self._server_text(str(body.get("message") or ""))
         request_id = body.get("request_id")
-        request_id = (
-            self._server_text(request_id, REQUEST_ID_CHARS) if isinstance(request_id, str) else None
-        )
+        if isinstance(request_id, str):
+            request_id = server_id(request_id, self.config.access_token, REQUEST_ID_CHARS)
+        else:
+            request_id = None
         problem = f"TikTok code {code}" + (f": {message}" if message else "")
         if not 200 <= status < 300:
             problem = f"HTTP {status}, {problem}"

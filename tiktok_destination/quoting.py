@@ -26,6 +26,7 @@ REDACTED = "<redacted>"
 
 _EMAIL_LIKE = re.compile(r"[^\s'\"<>,;]*@[^\s'\"<>,;]*")
 _DIGIT_RUN = re.compile(r"\+?[0-9](?:[0-9 ().+/-]*[0-9])?")
+_PLAIN_ID = re.compile(r"[A-Za-z0-9._:-]+")
 _SEARCHED = QUOTE_CHARS + 64
 """Characters past the cut still searched, so a phone or email crossing the cut is masked."""
 
@@ -80,6 +81,15 @@ def redact(text: str, secret: str) -> str:
 
 def server_text(text: str, secret: str, limit: int = SERVER_TEXT_CHARS) -> str:
     """Text from a server's answer, for a message: the secret removed from the whole text first,
-    then whitespace tidied and the text cut to ``limit`` characters."""
+    then whitespace tidied, the text cut to ``limit`` characters and personal data masked (an
+    answer may echo what was sent)."""
     tidy = " ".join(redact(text, secret).split())
-    return tidy if len(tidy) <= limit else tidy[: limit - 1] + "…"
+    cut = tidy if len(tidy) <= limit else tidy[: limit - 1] + "…"
+    return mask_personal_data(cut)
+
+
+def server_id(text: str, secret: str, limit: int) -> str | None:
+    """An identifier from a server's answer (TikTok's ``request_id``): kept when it is plain
+    (letters, digits, ``._:-``) and at most ``limit`` long once the secret is removed."""
+    plain = redact(text, secret)
+    return plain if len(plain) <= limit and _PLAIN_ID.fullmatch(plain) else None
