@@ -173,6 +173,13 @@ def test_a_constant_source_expression_shows_its_value_and_edits(form: FormPage) 
     assert form.complaints == []
 
 
+def test_an_advanced_setting_in_error_is_unfolded(form: FormPage) -> None:
+    assert not show(form, {**MINIMAL, "batch_size": 0})
+    assert form.page.get_attribute("details", "open") is not None
+    assert form.page.is_visible(".rjsf-field-error:has(> #root_batch_size) .error-detail")
+    assert form.complaints == []
+
+
 def test_the_browsers_validator_agrees_with_the_table(form: FormPage) -> None:
     show(form, MINIMAL)
     cases = [(value, True) for value in GOOD + list(VALIDATE_ONLY.values())]
