@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import copy
 import json
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from profiles import examples
+from test_properties import BASE_EVENTS, VARIANTS, _paths
 
 from tiktok_destination.destination import transform_event
 from tiktok_destination.quoting import QUOTE_CHARS, quote, redact, server_text
@@ -104,3 +109,39 @@ def test_a_10mb_value_is_never_repeated_whole() -> None:
         outcome = transform_event(event, SETTINGS, 1_700_000_000)
         messages = json.dumps({key: value for key, value in outcome.items() if key != "payload"})
         assert len(messages) < 1000, case
+
+
+def test_an_offline_event_name_is_quoted_too() -> None:
+    settings = {
+        **SETTINGS,
+        "offline_event_set_id": "OFF",
+        "event_mapping": [{"event": EMAIL, "tiktok_event": "Custom_1", "event_source": "web"}],
+    }
+    event = {"event_name": EMAIL, "partners": {"tiktok": {"event_source": "offline"}}}
+    outcome = transform_event(event, settings, 1_700_000_000)
+    assert outcome["status"] == "invalid" and "standard event" in outcome["error"]
+    assert "jane.doe" not in outcome["error"]
+
+
+PLANTED = (EMAIL, PHONE, PHONE_DIGITS, int(PHONE_DIGITS), "x" * 100_000)
+
+
+@settings(deadline=None, max_examples=examples(2000))
+@given(data=st.data())
+def test_personal_data_planted_anywhere_is_never_in_a_message(data: st.DataObject) -> None:
+    """A realistic event with an email, a phone or a huge text put at any of its values."""
+    name = data.draw(st.sampled_from(sorted(BASE_EVENTS)))
+    variant = data.draw(st.sampled_from(sorted(VARIANTS)))
+    event = copy.deepcopy(BASE_EVENTS[name])
+    leaves = [path for path, value in _paths(event) if path and not isinstance(value, (dict, list))]
+    path = data.draw(st.sampled_from(leaves))
+    planted = data.draw(st.sampled_from(PLANTED))
+    node: Any = event
+    for key in path[:-1]:
+        node = node[key]
+    node[path[-1]] = planted
+    outcome = transform_event(event, VARIANTS[variant]["settings"], 1_700_000_000)
+    messages = json.dumps({key: value for key, value in outcome.items() if key != "payload"})
+    assert len(messages) < 2000
+    for needle in ("jane.doe", "12 34 56 78", PHONE_DIGITS):
+        assert needle not in messages, (path, messages)

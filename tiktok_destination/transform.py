@@ -187,7 +187,7 @@ def transform(event: Any, config: Config, now: float) -> TransformOutcome:
     if source == "offline" and tiktok_event not in STANDARD_EVENTS:
         return invalid(
             f"event_mapping: offline events take TikTok's standard events only, and "
-            f"{tiktok_event!r} is not one; map {name!r} to a standard event for offline"
+            f"{tiktok_event!r} is not one; map {quote(name)} to a standard event for offline"
         )
     source_id = config.source_ids.get(source)
     if source_id is None:
