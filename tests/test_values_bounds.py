@@ -95,7 +95,7 @@ def test_a_custom_property_that_is_no_json_ends_invalid_quickly(value: Any, prob
     with pytest.raises(BadValue, match=problem):
         to_json_value(value)
     outcome = transform({"basket": value})
-    assert time.monotonic() - started < 2.0
+    assert time.monotonic() - started < 10.0
     assert outcome["status"] == "invalid"
     assert outcome["error"].startswith("custom_event_properties.basket:")
     assert problem in outcome["error"]
@@ -105,7 +105,7 @@ def test_a_custom_property_that_is_no_json_ends_invalid_quickly(value: Any, prob
 def test_a_template_reading_a_value_that_is_no_json_ends_invalid(value: Any) -> None:
     started = time.monotonic()
     outcome = transform({"user": {"tier": value}})
-    assert time.monotonic() - started < 2.0
+    assert time.monotonic() - started < 10.0
     assert outcome["status"] == "invalid"
 
 
