@@ -51,7 +51,8 @@ def test_groups_by_source_and_packs_batches_in_input_order(
             payloads.append(payload(f"a{n}", source="app", source_id="APP1"))
         if n % 50 == 0:
             payloads.append(payload(f"p{n}", source_id="PIXEL2"))
-    outcomes = make_deliverer(batch_size=100).send(payloads)
+    # One request in flight, so the requests arrive in the order they were made.
+    outcomes = make_deliverer(batch_size=100, max_concurrent_requests=1).send(payloads)
 
     assert statuses(outcomes) == ["delivered"] * len(payloads)
     assert all(o["code"] == 0 and o["message"] == "OK" for o in outcomes)
@@ -72,7 +73,7 @@ def test_plan_shows_the_bodies_send_posts(
 ) -> None:
     payloads = [payload(f"e{n}", source_id=f"PIXEL{n % 2}") for n in range(7)]
     payloads.append(payload("t1", test_event_code="TEST42"))
-    deliverer = make_deliverer(batch_size=3)
+    deliverer = make_deliverer(batch_size=3, max_concurrent_requests=1)  # requests in order
     bodies = deliverer.plan(payloads)
     assert tiktok.requests == []
     shape = [(body["event_source_id"], len(body["data"])) for body in bodies]

@@ -147,6 +147,7 @@ class _Handler(BaseHTTPRequestHandler):
     disable_nagle_algorithm = True  # answers must not wait for delayed ACKs
     timeout = 30
     server: _Server
+    _open: int | None = None
 
     def log_message(self, format: str, *args: Any) -> None:
         pass
@@ -171,7 +172,21 @@ class _Handler(BaseHTTPRequestHandler):
             len(raw), [], None, None, self.client_address[1], self.headers.get("Content-Type")
         )
         timing = (done - started, done - read)  # read + json.loads, json.loads alone
-        fault = fake._arrived(timing, seen, body, faulty=authorized and self.path == PATH)
+        fault, self._open = fake._arrived(
+            timing, seen, body, faulty=authorized and self.path == PATH
+        )
+        try:
+            self._handle(fake, fault, authorized, body)
+        finally:
+            self._leave()
+
+    def _leave(self) -> None:
+        """Mark the request answered (or dropped) in the server's timeline, once."""
+        if self._open is not None:
+            self.server.fake._left(self._open)
+            self._open = None
+
+    def _handle(self, fake: FakeTikTok, fault: Fault | None, authorized: bool, body: Any) -> None:
         if fake.latency_s:
             fake._stopping.wait(fake.latency_s)
         if self.path != PATH:
@@ -207,6 +222,7 @@ class _Handler(BaseHTTPRequestHandler):
         self._answer(200, json.dumps(answer).encode(), {"Content-Type": "application/json"})
 
     def _answer(self, status: int, content: bytes, headers: dict[str, str] | None = None) -> None:
+        self._leave()  # before the client can read the answer and send its next request
         try:
             self.send_response(status)
             for name, value in (headers or {}).items():
@@ -232,6 +248,9 @@ class FakeTikTok:
         self.faults: deque[Fault] = deque()
         self.events: list[dict[str, Any]] = []
         self.requests: list[SeenRequest] = []
+        self.timeline: list[tuple[str, int]] = []
+        """``("in", n)`` when request ``n`` arrived, ``("out", n)`` just before it was answered
+        (or dropped): what was in flight at the server, in order."""
         self.accepted_then_dropped: Counter[str] = Counter()
         """Event id -> times recorded by a request the client got no answer to (may resend)."""
         self.parse_seconds = 0.0
@@ -280,7 +299,7 @@ class FakeTikTok:
 
     def _arrived(
         self, timing: tuple[float, float], seen: SeenRequest, body: Any, *, faulty: bool
-    ) -> Fault | None:
+    ) -> tuple[Fault | None, int]:
         head: dict[str, Any] = body if isinstance(body, dict) else {}
         data = head.get("data")
         data = data if isinstance(data, list) else []
@@ -295,7 +314,21 @@ class FakeTikTok:
                 fault = self.policy(number, body)
             seen.fault = fault
             self.requests.append(seen)
-        return fault
+            self.timeline.append(("in", number))
+        return fault, number
+
+    def _left(self, number: int) -> None:
+        with self._lock:
+            self.timeline.append(("out", number))
+
+    def most_in_flight(self) -> int:
+        """The most requests the server was handling at once."""
+        most = current = 0
+        with self._lock:
+            for kind, _number in self.timeline:
+                current += 1 if kind == "in" else -1
+                most = max(most, current)
+        return most
 
     def _bad_event(self, body: dict[str, Any]) -> str | None:
         for i, event in enumerate(body["data"]):

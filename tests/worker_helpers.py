@@ -8,7 +8,7 @@ from typing import Any
 
 import redis
 from helpers import TOKEN
-from tiktok_server import FakeTikTok, Fault, SeenRequest
+from tiktok_server import FakeTikTok
 
 from tiktok_destination.finishing import dead_stream, outcomes_stream
 from tiktok_destination.metrics import WorkerMetrics
@@ -24,15 +24,7 @@ class DistantTikTok(FakeTikTok):
     """The fake TikTok answering every request ``latency_s`` late, requests waiting side by side."""
 
     def __init__(self, token: str, latency_s: float) -> None:
-        super().__init__(token)
-        self.latency_s = latency_s
-
-    def _arrived(
-        self, timing: tuple[float, float], seen: SeenRequest, body: Any, *, faulty: bool
-    ) -> Fault | None:
-        fault = super()._arrived(timing, seen, body, faulty=faulty)
-        self._stopping.wait(self.latency_s)  # outside the server's lock
-        return fault
+        super().__init__(token, latency_s=latency_s)
 
 
 def worker_settings(tiktok: FakeTikTok, **extra: Any) -> dict[str, Any]:

@@ -163,10 +163,10 @@ class _WatchedAdapter(HTTPAdapter):
         return manager
 
 
-def new_session() -> requests.Session:
-    """A session whose exchanges ``post`` can bound as a whole."""
+def new_session(connections: int = 10) -> requests.Session:
+    """A session whose exchanges ``post`` can bound as a whole, keeping ``connections`` open."""
     session = requests.Session()
-    adapter = _WatchedAdapter()
+    adapter = _WatchedAdapter(pool_maxsize=connections)
     session.mount("https://", adapter)
     session.mount("http://", adapter)
     return session

@@ -5,12 +5,15 @@ Payloads are merged into requests by the rule of ``batching``. Each request goes
 stand alone; a configuration error (token, permission) stops this deliverer, and a refused token
 stops every deliverer sharing the ``RefusedTokens`` memory. An optional ``Gate`` shares a
 throttling pause and a stop with deliverers in other processes (the Redis workers).
+Up to ``max_concurrent_requests`` requests are in flight at once (``in_flight.InFlight``: the
+first goes alone, and one at a time again while TikTok throttles or fails).
 Every payload gets exactly one ``SendOutcome``, in input order. The access token is only ever
 put in the ``Access-Token`` header: never in logs, outcomes, exceptions or reprs.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import random
@@ -25,6 +28,7 @@ import requests
 from tiktok_destination import api_url, batching, bounded_http, facts
 from tiktok_destination.batching import Batch, Key
 from tiktok_destination.delivery_messages import config_problem, error_text, token_problem
+from tiktok_destination.in_flight import InFlight, Workers
 from tiktok_destination.outcomes import SendOutcome, send_outcome
 from tiktok_destination.quoting import SERVER_TEXT_CHARS, redact, server_id, server_text
 from tiktok_destination.retry import (
@@ -100,6 +104,14 @@ class _Reply:
         return self.status if self.status is not None and not 200 <= self.status < 300 else None
 
 
+class _Stopped(Exception):
+    """Delivery stopped while a request waited for its slot: it is not sent."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
 def _dumps(value: Any) -> bytes:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
 
@@ -148,7 +160,10 @@ class Deliverer:
     ) -> None:
         self.config = config
         self._own_session = session is None
-        self._session = bounded_http.new_session() if session is None else session
+        self._session = (
+            bounded_http.new_session(config.max_concurrent_requests) if session is None else session
+        )
+        self._in_flight = InFlight(config.max_concurrent_requests)
         self._sleep = sleep
         self._random = random
         self._refused_tokens = refused_tokens
@@ -206,19 +221,42 @@ class Deliverer:
         """One outcome per payload, in the same order."""
         outcomes: list[SendOutcome | None] = [None] * len(payloads)
         encoded: dict[int, bytes] = {}
-        for batch in self._batches(payloads, outcomes, encoded):
+        batches = self._batches(payloads, outcomes, encoded)
+        threads = min(self.config.max_concurrent_requests, len(batches))
+        if threads <= 1:
+            for batch in batches:
+                self._deliver_safely(batch, outcomes, encoded)
+        else:
+            with Workers(threads, "tiktok-send") as workers:
+                jobs = [
+                    workers.submit(
+                        functools.partial(self._deliver_safely, batch, outcomes, encoded)
+                    )
+                    for batch in batches
+                ]
             try:
-                self._deliver(batch, outcomes, encoded)
-            except Exception as error:  # a bug must not lose the outcomes already known
-                log.error("unexpected %s while delivering a batch", type(error).__name__)
-                message = f"not sent: unexpected {type(error).__name__} in the destination"
-                for index in batch.indices:
-                    if outcomes[index] is None:
-                        outcomes[index] = send_outcome("failed", message)
+                for job in jobs:
+                    job.result()
+            except BaseException:  # interrupted: what has not started will not start
+                for job in jobs:
+                    job.cancel()
+                raise
         return [
             outcome if outcome is not None else send_outcome("failed", "not sent: no outcome")
             for outcome in outcomes
         ]
+
+    def _deliver_safely(
+        self, batch: Batch, outcomes: list[SendOutcome | None], encoded: dict[int, bytes]
+    ) -> None:
+        try:
+            self._deliver(batch, outcomes, encoded)
+        except Exception as error:  # a bug must not lose the outcomes already known
+            log.error("unexpected %s while delivering a batch", type(error).__name__)
+            message = f"not sent: unexpected {type(error).__name__} in the destination"
+            for index in batch.indices:
+                if outcomes[index] is None:
+                    outcomes[index] = send_outcome("failed", message)
 
     def _batches(
         self,
@@ -271,13 +309,17 @@ class Deliverer:
             else:
                 self._fill(outcomes, batch, "rejected", _too_big(len(data)))
             return
-        reply, attempts = retry_loop(
-            lambda attempt: self._post(data, n, attempt),
-            max_retries=self.config.max_retries,
-            sleep=self._sleep,
-            random=self._random,
-            on_retry=lambda r, retry, delay: self._log_retry(n, r, retry, delay),
-        )
+        try:
+            reply, attempts = retry_loop(
+                lambda attempt: self._post(data, n, attempt),
+                max_retries=self.config.max_retries,
+                sleep=self._sleep,
+                random=self._random,
+                on_retry=lambda r, retry, delay: self._log_retry(n, r, retry, delay),
+            )
+        except _Stopped as stop:
+            self._fill(outcomes, batch, "failed", f"not sent: delivery stopped: {stop.reason}")
+            return
         code = reply.outcome_code
         if reply.decision is Decision.SUCCESS:
             message = reply.message or "OK"
@@ -312,6 +354,16 @@ class Deliverer:
         log.warning(message, n, reply.problem, retry + 1, total, delay)
 
     def _post(self, data: bytes, n: int, attempt: int) -> _Reply:
+        """One attempt, in a slot of ``InFlight``; not sent when delivery stopped meanwhile."""
+        with self._in_flight.slot():
+            stopped = self.stopped
+            if stopped is not None:
+                raise _Stopped(stopped)
+            reply = self._gated(data, n, attempt)
+            self._in_flight.answered(reply.decision in (Decision.SUCCESS, Decision.SPLIT))
+        return reply
+
+    def _gated(self, data: bytes, n: int, attempt: int) -> _Reply:
         if self._gate is None:
             return self._exchange(data, n, attempt)
         if attempt > 0:

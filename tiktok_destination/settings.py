@@ -190,7 +190,7 @@ def validate(settings: object) -> list[str]:
     ]
 
 
-DELIVERY_KEYS = ("api_url", "batch_size", "timeout_s", "max_retries")
+DELIVERY_KEYS = ("api_url", "batch_size", "timeout_s", "max_retries", "max_concurrent_requests")
 """The settings delivery reads besides the token; their defaults and bounds are the schema's."""
 
 
@@ -211,6 +211,7 @@ class DeliveryConfig:
     batch_size: int = _delivery_default("batch_size")
     timeout_s: float = _delivery_default("timeout_s")
     max_retries: int = _delivery_default("max_retries")
+    max_concurrent_requests: int = _delivery_default("max_concurrent_requests")
 
     def __post_init__(self) -> None:
         if not isinstance(self.access_token, str):
