@@ -21,7 +21,7 @@ def test_big_events_are_split_by_bytes(tiktok: FakeTikTok, make_deliverer: MakeD
     sizes = [request.body_bytes for request in tiktok.requests]
     assert max(sizes) <= facts.MAX_REQUEST_BYTES
     assert [request.size for request in tiktok.requests] == [3, 3, 3, 3]
-    assert tiktok.event_ids == [f"e{n}" for n in range(12)]
+    assert sorted(tiktok.event_ids) == sorted(f"e{n}" for n in range(12))  # requests overlap
 
 
 def test_an_event_too_big_for_any_request_is_rejected_alone(

@@ -232,6 +232,7 @@ class DeliveryConfig:
         # JSON Schema counts 1000.0 as an integer: keep the types this class promises.
         object.__setattr__(self, "batch_size", int(self.batch_size))
         object.__setattr__(self, "max_retries", int(self.max_retries))
+        object.__setattr__(self, "max_concurrent_requests", int(self.max_concurrent_requests))
         object.__setattr__(self, "timeout_s", float(self.timeout_s))
 
 
