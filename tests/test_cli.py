@@ -202,7 +202,7 @@ def test_transform_with_bad_settings_stops_before_reading(
 
 def test_a_missing_events_file_is_one_line_and_exit_2(tmp_path: Path, settings_file: str) -> None:
     missing = tmp_path / "nope.jsonl"
-    for command in ("transform", "send"):
+    for command in ("transform", "send", "report"):
         done = run_cli(command, "--settings", settings_file, str(missing))
         assert done.returncode == 2, (command, done.stderr)
         assert no_traceback(done.stderr)

@@ -121,9 +121,15 @@ def register_basics(commands: Subcommands) -> None:
 
 
 def _commands() -> list[Callable[[Subcommands], None]]:
-    from tiktok_destination import cli_send, emulator, worker_cli
+    from tiktok_destination import cli_send, emulator, report, worker_cli
 
-    return [register_basics, cli_send.register, worker_cli.add_commands, emulator.register]
+    return [
+        register_basics,
+        cli_send.register,
+        worker_cli.add_commands,
+        emulator.register,
+        report.register,
+    ]
 
 
 def build_parser() -> argparse.ArgumentParser:
