@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -270,3 +271,30 @@ def test_the_readme_replay_of_dead_entries_works(
         event("b", note='with "quotes" and\nnewline'),
     ]
     assert redis_client.exists("tiktok:events:dead") == 0
+
+
+def test_bad_arguments_and_an_unreachable_redis_are_one_line_never_a_traceback(
+    tiktok: FakeTikTok, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    settings = str(write_settings(tmp_path, worker_settings(tiktok)))
+    for argv in (
+        ["enqueue", "--redis", "localhost:6379", "-"],
+        ["worker", "--settings", settings, "--redis", "http://x", "--exit-when-idle", "1"],
+        ["worker", "--settings", settings, "--redis", "redis://x", "--metrics-port", "99999"],
+        ["worker", "--settings", settings, "--redis", "redis://x", "--claim-after", "-1"],
+    ):
+        with pytest.raises(SystemExit) as stopped:
+            cli.main(argv)
+        assert stopped.value.code == 2
+        assert "error: argument" in capsys.readouterr().err
+    unreachable = f"redis://127.0.0.1:{free_port()}/0"
+    assert cli.main(["worker", "--settings", settings, "--redis", unreachable]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("tiktok-destination: redis: ") and "Traceback" not in err
+    with socket.socket() as busy:
+        busy.bind(("0.0.0.0", 0))
+        busy.listen()
+        port = str(busy.getsockname()[1])
+        argv = ["worker", "--settings", settings, "--redis", unreachable, "--metrics-port", port]
+        assert cli.main(argv) == 2
+    assert f"--metrics-port {port}: Address already in use" in capsys.readouterr().err

@@ -21,6 +21,7 @@ from typing import Any
 
 import redis
 
+from tiktok_destination import exits
 from tiktok_destination.delivery import Deliverer
 from tiktok_destination.finishing import Finisher
 from tiktok_destination.metrics import WorkerMetrics
@@ -32,7 +33,7 @@ from tiktok_destination.worker_batches import Batches
 
 log = logging.getLogger("tiktok_destination")
 
-EXIT_OK, EXIT_STOPPED = 0, 1
+EXIT_OK, EXIT_STOPPED = exits.EXIT_OK, exits.EXIT_FAILED
 MAX_BLOCK_MS = 500
 """Longest wait for new entries, so that a stop request is seen quickly."""
 

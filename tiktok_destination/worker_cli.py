@@ -11,9 +11,11 @@ import socket
 import sys
 from collections.abc import Iterable
 from typing import Any
+from urllib.parse import urlsplit
 
 import redis
 
+from tiktok_destination.exits import EXIT_FAILED, EXIT_OK, UsageError
 from tiktok_destination.finishing import dead_stream, outcomes_stream
 from tiktok_destination.metrics import WorkerMetrics
 from tiktok_destination.records import NotJson, Record, open_events, read_records
@@ -25,16 +27,18 @@ from tiktok_destination.streams import (
     EVENT_FIELD,
     connect,
 )
-from tiktok_destination.worker import EXIT_OK, Options, Worker
+from tiktok_destination.worker import Options, Worker
 
 ENQUEUE_CHUNK = 1000
 """Entries added per round trip to Redis."""
+REDIS_SCHEMES = ("redis", "rediss", "unix")
+URL_HELP = "redis://[user:password@]host:port/db (rediss:// for TLS)"
 
 
 def add_commands(commands: Any) -> None:
     """Add ``enqueue`` and ``worker`` to the command line's subparsers."""
     enqueue = commands.add_parser("enqueue", help="add events to a Redis stream for workers")
-    enqueue.add_argument("--redis", required=True, metavar="URL", help="redis://host:port/db")
+    enqueue.add_argument("--redis", required=True, type=_redis_url, metavar="URL", help=URL_HELP)
     enqueue.add_argument("--stream", default=DEFAULT_STREAM, help=f"default {DEFAULT_STREAM}")
     enqueue.add_argument(
         "events", nargs="?", metavar="EVENTS", help="JSON Lines or a JSON array; - or absent: stdin"
@@ -42,7 +46,7 @@ def add_commands(commands: Any) -> None:
     enqueue.set_defaults(run=cmd_enqueue)
     worker = commands.add_parser("worker", help="deliver the events of a Redis stream")
     worker.add_argument("--settings", required=True, metavar="SETTINGS.json")
-    worker.add_argument("--redis", required=True, metavar="URL", help="redis://host:port/db")
+    worker.add_argument("--redis", required=True, type=_redis_url, metavar="URL", help=URL_HELP)
     worker.add_argument("--stream", default=DEFAULT_STREAM, help=f"default {DEFAULT_STREAM}")
     worker.add_argument("--group", default=DEFAULT_GROUP, help=f"default {DEFAULT_GROUP}")
     worker.add_argument("--consumer", help="this worker's name (default: host-pid)")
@@ -59,8 +63,22 @@ def add_commands(commands: Any) -> None:
         metavar="SECONDS",
         help="exit once nothing new or pending was seen this long",
     )
-    worker.add_argument("--metrics-port", type=int, metavar="N", help="serve Prometheus metrics")
+    worker.add_argument(
+        "--metrics-port", type=_port, metavar="N", help="serve Prometheus metrics on this port"
+    )
     worker.set_defaults(run=cmd_worker)
+
+
+def _redis_url(text: str) -> str:
+    if urlsplit(text).scheme not in REDIS_SCHEMES:
+        raise argparse.ArgumentTypeError(f"expected a redis://host:port/db URL, got {text!r}")
+    return text
+
+
+def _port(text: str) -> int:
+    if not text.isdigit() or not 0 < int(text) < 65536:
+        raise argparse.ArgumentTypeError(f"expected a port number (1-65535), got {text!r}")
+    return int(text)
 
 
 def _positive(text: str) -> float:
@@ -107,11 +125,11 @@ def cmd_enqueue(args: argparse.Namespace) -> int:
             added, skipped = enqueue(client, args.stream, read_records(stream))
     except redis.RedisError as error:
         print(f"tiktok-destination: redis: {error}", file=sys.stderr)
-        return 1
+        return EXIT_FAILED
     finally:
         client.close()
     print(f"enqueued {added} events to {args.stream}, skipped {skipped} lines", file=sys.stderr)
-    return EXIT_OK if skipped == 0 else 1
+    return EXIT_OK if skipped == 0 else EXIT_FAILED
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
@@ -123,7 +141,10 @@ def cmd_worker(args: argparse.Namespace) -> int:
     options = Options(args.stream, args.group, consumer, args.claim_after, args.exit_when_idle)
     metrics = WorkerMetrics()
     if args.metrics_port is not None:
-        metrics.serve(args.metrics_port)
+        try:
+            metrics.serve(args.metrics_port)
+        except OSError as error:
+            raise UsageError(f"--metrics-port {args.metrics_port}: {error.strerror}") from None
     client = connect(args.redis, f"{CLIENT_NAME}:worker:{consumer}")
     try:
         worker = Worker(client, settings, config_for(settings), options, metrics)
@@ -132,7 +153,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
         code = worker.run()
     except redis.RedisError as error:
         print(f"tiktok-destination: redis: {error}", file=sys.stderr)
-        return 1
+        return EXIT_FAILED
     finally:
         client.close()
     if worker.stop_reason is not None:
