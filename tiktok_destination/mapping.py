@@ -74,11 +74,14 @@ VIEW_CONTENT_OPTIONAL: Final = ("page_view", "view_item")
 """Rows above that apply only when listed in the ``view_content_events`` setting."""
 
 
-Section = Literal["request", "event", "user", "page", "app", "properties", "item"]
-"""Where a field lands: the request itself, ``data[0]`` (``event``), a section of it, or one entry
-of ``properties.contents`` (``item``)."""
-FieldScope = Literal["all", "web", "app"]
-"""The events a field is read for: every event, web events (web, offline, crm) or app events."""
+Section = Literal["request", "page", "user", "app", "properties", "item", "event"]
+"""Where a field lands: the request itself, a section of ``data[0]``, one entry of
+``properties.contents`` (``item``), or ``data[0]`` itself (``event``)."""
+SECTIONS: Final[tuple[Section, ...]] = ("page", "user", "app", "properties", "item", "event")
+"""The sections the walk builds, in this order (a ``Query`` fallback reads ``page`` values)."""
+FieldScope = Literal["all", "web", "app", "offline", "crm"]
+"""The events a field is read for: every event, web events (the web, offline and crm sources),
+app events, or the events of one source."""
 
 
 class Cookie(NamedTuple):

@@ -16,9 +16,11 @@ from typing import Any, NamedTuple
 from tiktok_destination import hashing
 from tiktok_destination.errors import DestinationError
 from tiktok_destination.expressions import Getter, is_empty, path_getter
+from tiktok_destination.facts import scope_of
 from tiktok_destination.mapping import (
     COOKIE_SOURCES,
     FIELDS,
+    SECTIONS,
     Cookie,
     Field,
     Query,
@@ -82,41 +84,36 @@ def _hash(record: Field, raw: Any, reading: Reading) -> Any:
 Steps = tuple[_Step, ...]
 
 
-class Plan(NamedTuple):
-    """The steps of every section, for events of one scope and platform."""
+Plan = dict[Section, Steps]
+"""The steps of each section the walk builds, for events of one source and device platform."""
 
-    page: Steps
-    user: Steps
-    app: Steps
-    properties: Steps
-    item: Steps
-    event: Steps
+
+def applies(record: Field, source: str, platform: str | None) -> bool:
+    """Whether ``record`` is read for events of ``source`` from ``platform``."""
+    scope = record.scope
+    if scope != "all" and scope != source and scope != scope_of(source):
+        return False
+    return record.platform is None or record.platform == platform
 
 
 @cache
-def plan(web: bool, platform: str | None) -> Plan:
-    """What the walk reads for events of this scope (web or app) and device platform."""
-
-    def steps(section: Section) -> Steps:
-        return tuple(
-            _step(record)
-            for record in section_fields(section)
-            if (record.scope == "all" or (record.scope == "web") == web)
-            and (record.platform is None or record.platform == platform)
-        )
-
-    return Plan(*(steps(section) for section in Plan._fields))  # type: ignore[arg-type]
+def plan(source: str, platform: str | None) -> Plan:
+    """What the walk reads for events of this source and device platform, section by section."""
+    return {
+        section: tuple(_step(f) for f in section_fields(section) if applies(f, source, platform))
+        for section in SECTIONS
+    }
 
 
 class Reading:
     """What one event's walk shares: its scope and platform, values read so far, warnings."""
 
-    __slots__ = ("config", "cookies", "event", "platform", "values", "warnings", "web")
+    __slots__ = ("config", "cookies", "event", "platform", "source", "values", "warnings")
 
-    def __init__(self, event: dict[str, Any], config: Config, web: bool, warnings: list[str]):
+    def __init__(self, event: dict[str, Any], config: Config, source: str, warnings: list[str]):
         self.event = event
         self.config = config
-        self.web = web
+        self.source = source
         self.platform: str | None = None
         """The device platform of app events (``ios``, ``android``), lower case."""
         self.warnings = warnings

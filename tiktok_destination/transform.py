@@ -17,7 +17,6 @@ from tiktok_destination.outcomes import TransformOutcome, invalid, ok, skipped
 from tiktok_destination.quoting import quote
 from tiktok_destination.sections import (
     FieldProblem,
-    Plan,
     Reading,
     Steps,
     build_section,
@@ -91,14 +90,14 @@ def _items_value(contents: list[dict[str, Any]]) -> float | int | None:
     return int(total) if total == total.to_integral_value() else float(total)
 
 
-def build_properties(event: dict[str, Any], reading: Reading, walk: Plan) -> dict[str, Any]:
+def build_properties(event: dict[str, Any], reading: Reading, steps: Steps) -> dict[str, Any]:
     """``data[0].properties``: the fields, then the items and what they add up to."""
-    properties = build_section(walk.properties, event, reading)
+    properties = build_section(steps, event, reading)
     items = reading.config.fields["item_list"](event)
     if items is not None:
         if not isinstance(items, list):
             raise FieldProblem(f"item_list: expected a list of items, got {type(items).__name__}")
-        contents = _contents(items, reading, walk.item)
+        contents = _contents(items, reading, plan(reading.source, reading.platform)["item"])
         if contents:
             properties["contents"] = contents
         ids = [content["content_id"] for content in contents if "content_id" in content]
@@ -150,25 +149,24 @@ def build_event(
         "event_time": _event_time(event, config, now),
         "event_id": _event_id(event, config),
     }
-    reading = Reading(event, config, scope_of(source) == "web", warnings)
-    if not reading.web:
+    reading = Reading(event, config, source, warnings)
+    if scope_of(source) == "app":
         platform = read_field(FIELD["device_platform"], event, reading)
         reading.platform = platform.lower() if isinstance(platform, str) else None
-    walk = plan(reading.web, reading.platform)
-    page = build_section(walk.page, event, reading)
-    user = build_section(walk.user, event, reading)
-    if config.custom_user_properties:
-        user.update(custom_section(config.custom_user_properties, event, "custom_user_properties"))
-    if user:
-        data["user"] = user
-    if page:
-        data["page"] = page
-    if walk.app:
-        data["app"] = build_section(walk.app, event, reading)
-    properties = build_properties(event, reading, walk)
-    if properties:
-        data["properties"] = properties
-    data.update(build_section(walk.event, event, reading))
+    for section, steps in plan(source, reading.platform).items():
+        if section == "properties":
+            built = build_properties(event, reading, steps)
+        elif section == "item" or not steps:
+            continue
+        else:
+            built = build_section(steps, event, reading)
+        if section == "user" and config.custom_user_properties:
+            rows = config.custom_user_properties
+            built.update(custom_section(rows, event, "custom_user_properties"))
+        if section == "event":
+            data.update(built)
+        elif built:
+            data[section] = built
     return data
 
 
