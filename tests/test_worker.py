@@ -13,6 +13,7 @@ from tiktok_server import FakeTikTok, HttpStatus
 from worker_helpers import (
     RUN_TIMEOUT_S,
     STREAM,
+    DistantTikTok,
     add_events,
     add_raw,
     dead,
@@ -36,7 +37,7 @@ def test_every_entry_is_delivered_acknowledged_and_given_one_outcome(
     settings = worker_settings(tiktok, batch_size=10)
     assert run(make_worker(redis_client, settings)) == 0
     assert sorted(tiktok.event_ids) == sorted(f"e{i}" for i in range(25))
-    assert [request.size for request in tiktok.requests] == [10, 10, 5]
+    assert sorted(request.size for request in tiktok.requests) == [5, 10, 10]
     records = outcomes(redis_client)
     assert sorted(record["entry"] for record in records) == sorted(ids)
     assert {record["status"] for record in records} == {"delivered"}
@@ -189,3 +190,13 @@ def test_a_slow_batch_is_kept_by_its_live_worker_not_claimed_and_sent_twice(
     assert codes == [0]
     assert sorted(tiktok.event_ids) == [f"e{i}" for i in range(5)]  # each sent once
     assert len(outcomes(redis_client)) == 5
+
+
+def test_a_worker_sends_several_full_batches_side_by_side(redis_client: redis.Redis) -> None:
+    with DistantTikTok(TOKEN, 0.2) as tiktok:
+        add_events(redis_client, [event(f"e{i}") for i in range(40)])
+        settings = worker_settings(tiktok, batch_size=10, max_concurrent_requests=4)
+        assert run(make_worker(redis_client, settings)) == 0
+        assert len(tiktok.requests) == 4
+        assert tiktok.most_in_flight() > 1  # one read of 40 entries, requests overlapping
+    assert len(outcomes(redis_client)) == 40

@@ -145,8 +145,8 @@ def test_a_signal_finishes_the_batch_in_flight_then_exits_0(
 
     tiktok.policy = policy
     add_events(redis_client, [event(f"e{i}") for i in range(50)])
-    path = write_settings(tmp_path, worker_settings(tiktok, batch_size=10))
-    worker = start_worker(processes, path, redis_server.url)
+    one_at_a_time = worker_settings(tiktok, batch_size=10, max_concurrent_requests=1)
+    worker = start_worker(processes, write_settings(tmp_path, one_at_a_time), redis_server.url)
     assert arrived.wait(WAIT_S)
     worker.send_signal(signum)
     _out, err = worker.communicate(timeout=WAIT_S)

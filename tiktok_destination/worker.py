@@ -107,7 +107,8 @@ class Worker:
     def _loop(self) -> None:
         claim_every = min(1.0, self.options.claim_after_s / 2)
         claim_ms = int(self.options.claim_after_s * 1000)
-        count = self.batches.batch_size
+        delivery = self.deliverer.config
+        count = delivery.batch_size * delivery.max_concurrent_requests  # requests side by side
         next_claim = 0.0
         last_seen = time.monotonic()
         while not self._stopping.is_set():

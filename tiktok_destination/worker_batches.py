@@ -98,8 +98,7 @@ class Batches:
             if len(group) >= batching.request_size(key, self.batch_size):
                 full.append(key)
         self._record(finals)
-        for key in full:
-            self._flush(key)
+        self._flush(full)
 
     def waiting_s(self) -> float | None:
         """Seconds until the oldest buffer is due, ``None`` when nothing is buffered."""
@@ -109,13 +108,10 @@ class Batches:
 
     def flush_due(self) -> None:
         now = time.monotonic()
-        for key, since in list(self._since.items()):
-            if now - since >= self.max_wait_s:
-                self._flush(key)
+        self._flush([key for key, since in self._since.items() if now - since >= self.max_wait_s])
 
     def flush_all(self) -> None:
-        for key in list(self._groups):
-            self._flush(key)
+        self._flush(list(self._groups))
 
     def _transform(self, entry: Entry) -> dict[str, Any]:
         if entry.event is None:
@@ -127,9 +123,12 @@ class Batches:
         outcome: dict[str, Any] = destination.transform_event(event, self.settings, entry.time)  # type: ignore[assignment]
         return outcome
 
-    def _flush(self, key: Any) -> None:
-        self._since.pop(key, None)
-        group = self._groups.pop(key, [])
+    def _flush(self, keys: list[Any]) -> None:
+        """Send these groups in one go (the deliverer may run their requests side by side)."""
+        group: Buffered = []
+        for key in keys:
+            self._since.pop(key, None)
+            group += self._groups.pop(key, [])
         if not group:
             return
         outcomes = self._send([payload for _entry, payload in group])
@@ -137,6 +136,8 @@ class Batches:
         failed = 0
         for (entry, payload), outcome in zip(group, outcomes, strict=True):
             if outcome["status"] == "failed":
+                if not failed:
+                    log.warning("not delivered, left pending: %s", outcome["message"])
                 failed += 1
                 continue
             finals.append(
@@ -151,7 +152,7 @@ class Batches:
             )
         if failed:
             self._count("failed", failed)
-            log.warning("%d entries not delivered, left pending to be retried", failed)
+            log.warning("%d entries not delivered, left pending to be claimed again", failed)
         self._record(finals)
         with self._lock:
             self._held.difference_update(entry.id for entry, _payload in group)
