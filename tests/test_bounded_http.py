@@ -174,3 +174,17 @@ def test_no_watchdog_thread_outlives_its_request() -> None:
         while threading.active_count() > before and time.monotonic() < deadline:
             time.sleep(0.01)
         assert threading.active_count() <= before
+
+
+def test_endless_headers_end_the_exchange() -> None:
+    def headers_forever(request: Request) -> Iterator[Piece]:
+        yield b"HTTP/1.1 200 OK\r\n"
+        for n in range(100_000):
+            yield b"X-Filler-%d: %s\r\n" % (n, b"y" * 1000)
+
+    with HostileServer(headers_forever) as server:
+        started = time.monotonic()
+        with pytest.raises(requests.RequestException):
+            post(server.url)
+        assert time.monotonic() - started < 6.0
+        assert server.bytes_sent < 50 * 2**20
