@@ -63,7 +63,9 @@ def test_resume_after_an_outage_sends_only_what_was_not_delivered(tmp_path: Path
 def test_resume_after_sigterm(tmp_path: Path) -> None:
     policy = Switchable()
     with FakeTikTok(TOKEN, policy=policy) as server:
-        settings = write_settings(tmp_path / "s.json", server, batch_size=2, timeout_s=30)
+        settings = write_settings(  # one buffer in flight (test_cli_concurrency has several)
+            tmp_path / "s.json", server, batch_size=2, timeout_s=30, max_concurrent_requests=1
+        )
         events = write_events(tmp_path / "e.jsonl", [purchase(n) for n in range(6)])
         out = str(tmp_path / "out.jsonl")
         policy.fault = lambda number: Stall(5.0) if number == 1 else None
@@ -89,7 +91,9 @@ def test_resume_after_sigterm(tmp_path: Path) -> None:
 def test_after_kill_9_the_outcomes_show_what_may_have_reached_tiktok(tmp_path: Path) -> None:
     policy = Switchable()
     with FakeTikTok(TOKEN, policy=policy) as server:
-        settings = write_settings(tmp_path / "s.json", server, batch_size=2, timeout_s=30)
+        settings = write_settings(  # one buffer in flight (test_cli_concurrency has several)
+            tmp_path / "s.json", server, batch_size=2, timeout_s=30, max_concurrent_requests=1
+        )
         events = write_events(tmp_path / "e.jsonl", [purchase(n) for n in range(4)])
         out = tmp_path / "out.jsonl"
         policy.fault = lambda number: Stall(3.0)

@@ -63,7 +63,8 @@ def test_send_delivers_and_records_every_event(
 def test_each_event_posted_is_recorded_as_sending_before_its_outcome(
     tmp_path: Path, tiktok: FakeTikTok
 ) -> None:
-    settings = write_settings(tmp_path / "s.json", tiktok, batch_size=2)
+    # One buffer in flight at a time: the order below (test_cli_concurrency has several).
+    settings = write_settings(tmp_path / "s.json", tiktok, batch_size=2, max_concurrent_requests=1)
     events = write_events(tmp_path / "e.jsonl", [purchase(n) for n in range(3)])
     out = tmp_path / "out.jsonl"
     assert main(send(settings, events, "--outcomes", str(out))) == 0

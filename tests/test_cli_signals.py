@@ -45,7 +45,9 @@ def wait_for(condition: Any, what: str) -> None:
 @pytest.mark.parametrize(("signum", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
 def test_a_stop_signal_stops_a_real_run_cleanly(tmp_path: Path, signum: int, code: int) -> None:
     with FakeTikTok(TOKEN, policy=lambda number, body: Stall(3.0)) as slow:
-        settings = write_settings(tmp_path / "s.json", slow, batch_size=2, timeout_s=30)
+        settings = write_settings(  # one buffer in flight (test_cli_concurrency has several)
+            tmp_path / "s.json", slow, batch_size=2, timeout_s=30, max_concurrent_requests=1
+        )
         events = write_events(tmp_path / "e.jsonl", [purchase(n) for n in range(5)])
         out = tmp_path / "out.jsonl"
         process = start_cli("send", "--settings", settings, events, "--outcomes", str(out))
@@ -126,6 +128,7 @@ def test_ctrl_c_keeps_outcomes_true(tmp_path: Path, tiktok: FakeTikTok) -> None:
         "app_id": "APP",
         "api_url": tiktok.url,
         "batch_size": 4,
+        "max_concurrent_requests": 1,  # the interrupt is seen at once (test_cli_concurrency)
     }
     app_event = {
         "event_name": "launch_app",

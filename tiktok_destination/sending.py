@@ -2,10 +2,12 @@
 
 Events wait in one buffer per request group (source, source id, test code) and go out when a
 buffer is full or its first event has waited ``MAX_WAIT_S`` (a quiet stream on stdin still
-delivers), so memory stays flat. Every event gets one outcome record in ``--outcomes`` as soon
-as it is known, and each event posted gets a ``sending`` record before the post
-(``outcome_log``). SIGINT and SIGTERM stop cleanly (``signals``): what was not sent is recorded
-``failed``. With ``--resume`` the lines an earlier run finished are passed over (``resume``).
+delivers), so memory stays flat. Up to ``max_concurrent_requests`` buffers are being sent at
+once (the reading goes on meanwhile); their outcomes are recorded in the order they were sent.
+Every event gets one outcome record in ``--outcomes`` as soon as it is known, and each event
+posted gets a ``sending`` record before the post (``outcome_log``). SIGINT and SIGTERM stop
+cleanly (``signals``): what was not sent is recorded ``failed``. With ``--resume`` the lines an
+earlier run finished are passed over (``resume``).
 """
 
 from __future__ import annotations
@@ -15,12 +17,15 @@ import queue
 import sys
 import threading
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future
+from functools import partial
 from typing import IO, Any, cast
 
 from tiktok_destination import batching, signals, state
 from tiktok_destination.facts import NAME
+from tiktok_destination.in_flight import Workers
 from tiktok_destination.outcome_log import (
     SENDING,
     SENDING_MESSAGE,
@@ -104,7 +109,10 @@ class SendRun:
         self.groups: dict[tuple[Any, ...], Pending] = {}
         self.since: dict[tuple[Any, ...], float] = {}
         """When each buffered group got its first event."""
-        self.in_flight: Pending = []
+        self.in_flight: deque[tuple[Pending, Future[list[dict[str, Any]]]]] = deque()
+        """Buffers being sent, oldest first, each with its coming outcomes."""
+        self.window = self.config.delivery.max_concurrent_requests
+        self._workers: Workers | None = None
         self.counts: Counter[str] = Counter()
         self.read = 0
         self.resumed = 0
@@ -124,14 +132,17 @@ class SendRun:
                 file=self.err,
             )
         self._progress = Progress(self.err, total_bytes)
+        self._workers = None if self.dry_run else Workers(self.window, "send")
         try:
             for item in records:
                 if item is not TICK:
                     line, event = cast(Record, item)
                     self._take(line, event)
                 self._flush_waiting()
+                self._collect()
             for key in list(self.groups):
                 self._flush(key)
+            self._collect(everything=True)
         except KeyboardInterrupt as stop:
             self.stopped_by = stop
             self._interrupted()
@@ -140,6 +151,8 @@ class SendRun:
             print(f"tiktok-destination: {error}; stopped", file=self.err)
         finally:
             self._progress.close()
+            if self._workers is not None:
+                self._workers.close()
         self._summary()
         return self.stopped_by is None and self.not_written is None
 
@@ -205,27 +218,42 @@ class SendRun:
                 self._plan(batch)
                 return
             self._write([record(n, _event_id(p), SENDING, SENDING_MESSAGE) for n, p in batch])
-            self.in_flight = batch
-        outcomes = self.hook.cdp_destination_send(
+            assert self._workers is not None
+            self.in_flight.append((batch, self._workers.submit(partial(self._send, batch))))
+        self._collect()
+
+    def _send(self, batch: Pending) -> list[dict[str, Any]]:
+        """The send hook for one buffer (on a worker thread)."""
+        outcomes: list[dict[str, Any]] = self.hook.cdp_destination_send(
             destination=NAME,
             payloads=[payload for _line, payload in batch],
             settings=self.settings,
         )
-        with signals.held():
-            self.in_flight = []
-            self._write(
-                [
-                    record(
-                        line,
-                        _event_id(payload),
-                        outcome["status"],
-                        outcome["message"],
-                        outcome["code"],
-                        outcome["request_id"],
-                    )
-                    for (line, payload), outcome in zip(batch, outcomes, strict=True)
-                ]
-            )
+        return outcomes
+
+    def _collect(self, *, everything: bool = False) -> None:
+        """Record the outcomes of the buffers sent, oldest first: those already known, and
+        the oldest ones' when ``window`` buffers are in flight (or ``everything``)."""
+        while self.in_flight:
+            batch, job = self.in_flight[0]
+            if not (everything or job.done() or len(self.in_flight) >= self.window):
+                return
+            outcomes = job.result()
+            with signals.held():
+                self.in_flight.popleft()
+                self._write(
+                    [
+                        record(
+                            line,
+                            _event_id(payload),
+                            outcome["status"],
+                            outcome["message"],
+                            outcome["code"],
+                            outcome["request_id"],
+                        )
+                        for (line, payload), outcome in zip(batch, outcomes, strict=True)
+                    ]
+                )
 
     def _plan(self, batch: Pending) -> None:
         """Dry run: print the requests; an event no request can carry is ``rejected``."""
@@ -247,9 +275,13 @@ class SendRun:
         self._write(records)
 
     def _interrupted(self) -> None:
+        sent = []
+        for batch, job in self.in_flight:
+            why = INTERRUPTED_BEFORE if job.cancel() else INTERRUPTED_DURING  # posted or not
+            sent += [record(n, _event_id(p), "failed", why) for n, p in batch]
         try:
             self._write(
-                [record(n, _event_id(p), "failed", INTERRUPTED_DURING) for n, p in self.in_flight]
+                sent
                 + [
                     record(n, _event_id(p), "failed", INTERRUPTED_BEFORE)
                     for group in self.groups.values()
@@ -258,7 +290,7 @@ class SendRun:
             )
         except OutcomesNotWritten as error:
             print(f"tiktok-destination: {error}", file=self.err)
-        self.in_flight, self.groups, self.since = [], {}, {}
+        self.in_flight, self.groups, self.since = deque(), {}, {}
         print("interrupted: the events not sent are recorded as failed", file=self.err)
 
     def _summary(self) -> None:
