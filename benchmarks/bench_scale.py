@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 from redis_server import RedisServer  # noqa: E402
-from worker_helpers import DistantTikTok  # noqa: E402
+from tiktok_server import FakeTikTok  # noqa: E402
 
 from benchmarks.events import SETTINGS, mixed_events  # noqa: E402
 from tiktok_destination.finishing import outcomes_stream  # noqa: E402
@@ -70,7 +70,7 @@ def main() -> None:
     count = int(sys.argv[1]) if len(sys.argv) > 1 else 20_000
     with (
         RedisServer() as server,
-        DistantTikTok(SETTINGS["access_token"], LATENCY_S) as tiktok,
+        FakeTikTok(SETTINGS["access_token"], latency_s=LATENCY_S) as tiktok,
         tempfile.TemporaryDirectory() as folder,
     ):
         settings = Path(folder) / "settings.json"

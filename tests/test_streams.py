@@ -6,6 +6,7 @@ import threading
 import time
 from typing import Any
 
+import pytest
 import redis
 from worker_helpers import STREAM, add_events, dead, event, outcomes
 
@@ -91,3 +92,20 @@ def test_a_pause_holds_every_gate_until_it_ends(redis_client: redis.Redis) -> No
     two.close()  # a worker shutting down does not wait the pause out
     thread.join(5)
     assert waited == [None]
+
+
+def test_an_outcome_redis_cannot_write_leaves_the_entry_pending(redis_client: redis.Redis) -> None:
+    [entry] = add_events(redis_client, [event("a")])
+    reader = GroupReader(redis_client, STREAM, DEFAULT_GROUP, "w")
+    reader.join()
+    reader.read(10, 10)
+    finisher = Finisher(redis_client, STREAM, DEFAULT_GROUP)
+    redis_client.config_set("maxmemory", 1)  # every write that allocates is refused
+    try:
+        with pytest.raises(redis.ResponseError, match="maxmemory"):
+            finisher.finish([Final(entry, "delivered", "OK", "a", 0)])
+    finally:
+        redis_client.config_set("maxmemory", 0)
+    assert reader.pending() == 1  # not acknowledged without its outcome
+    assert outcomes(redis_client) == []
+    assert finisher.finish([Final(entry, "delivered", "OK", "a", 0)]) == 1

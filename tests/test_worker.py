@@ -13,7 +13,6 @@ from tiktok_server import FakeTikTok, HttpStatus
 from worker_helpers import (
     RUN_TIMEOUT_S,
     STREAM,
-    DistantTikTok,
     add_events,
     add_raw,
     dead,
@@ -193,7 +192,7 @@ def test_a_slow_batch_is_kept_by_its_live_worker_not_claimed_and_sent_twice(
 
 
 def test_a_worker_sends_several_full_batches_side_by_side(redis_client: redis.Redis) -> None:
-    with DistantTikTok(TOKEN, 0.2) as tiktok:
+    with FakeTikTok(TOKEN, latency_s=0.2) as tiktok:
         add_events(redis_client, [event(f"e{i}") for i in range(40)])
         settings = worker_settings(tiktok, batch_size=10, max_concurrent_requests=4)
         assert run(make_worker(redis_client, settings)) == 0

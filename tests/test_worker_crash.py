@@ -25,7 +25,6 @@ from redis_server import RedisServer
 from tiktok_server import FakeTikTok, HttpStatus
 from worker_helpers import (
     STREAM,
-    DistantTikTok,
     add_events,
     dead,
     event,
@@ -48,7 +47,7 @@ def test_a_killed_worker_loses_no_event(
     redis_server: RedisServer, redis_client: redis.Redis, tmp_path: Path
 ) -> None:
     chance = random.Random(10)  # the policy is called under the server's lock
-    with DistantTikTok(TOKEN, LATENCY_S) as tiktok:
+    with FakeTikTok(TOKEN, latency_s=LATENCY_S) as tiktok:
         tiktok.policy = lambda _number, _body: (
             HttpStatus(503) if chance.random() < FAILING else None
         )

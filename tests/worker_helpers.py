@@ -20,13 +20,6 @@ STREAM = "test:events"
 RUN_TIMEOUT_S = 30.0
 
 
-class DistantTikTok(FakeTikTok):
-    """The fake TikTok answering every request ``latency_s`` late, requests waiting side by side."""
-
-    def __init__(self, token: str, latency_s: float) -> None:
-        super().__init__(token, latency_s=latency_s)
-
-
 def worker_settings(tiktok: FakeTikTok, **extra: Any) -> dict[str, Any]:
     base = {"access_token": TOKEN, "pixel_id": "PIXEL1", "api_url": tiktok.url, "max_retries": 0}
     return {**base, "timeout_s": 5.0, **extra}

@@ -1,10 +1,11 @@
 """Giving entries their final outcome: acknowledge, record, dead-letter, in one atomic step.
 
-For each finished entry one Lua script acknowledges it, and only if that acknowledgement took
-it out of the pending list (``XACK`` answered 1) writes its outcome to ``{stream}:outcomes``,
-copies dead ones (with the reason) to ``{stream}:dead`` and deletes the entry. An entry that two
-workers both held (one was thought dead) therefore still gets exactly one outcome, and a worker
-killed mid-way leaves either everything or nothing done.
+For each finished entry one Lua script checks that it is still pending (else another worker
+finished it), writes its outcome to ``{stream}:outcomes``, copies dead ones (with the reason) to
+``{stream}:dead``, and only then acknowledges and deletes it. An entry that two workers both held
+(one was thought dead) therefore still gets exactly one outcome; a worker killed mid-way leaves
+either everything or nothing done; a write Redis refuses (out of memory) leaves the entry
+pending rather than acknowledged without its outcome.
 """
 
 from __future__ import annotations
@@ -20,13 +21,14 @@ _FINISH = """
 local done = 0
 for i = 3, #ARGV, 7 do
   local id = ARGV[i]
-  if redis.call('XACK', KEYS[1], ARGV[1], id) == 1 then
+  if redis.call('XPENDING', KEYS[1], ARGV[1], id, id, 1)[1] then
     redis.call('XADD', KEYS[2], '*', 'entry', id, 'status', ARGV[i + 1],
       'event_id', ARGV[i + 2], 'code', ARGV[i + 3], 'message', ARGV[i + 4])
     if ARGV[i + 5] == '1' then
       redis.call('XADD', KEYS[3], '*', 'entry', id, 'status', ARGV[i + 1],
         'reason', ARGV[i + 4], ARGV[2], ARGV[i + 6])
     end
+    redis.call('XACK', KEYS[1], ARGV[1], id)
     redis.call('XDEL', KEYS[1], id)
     done = done + 1
   end
