@@ -21,11 +21,20 @@ def test_a_record_names_what_exists(field: Field) -> None:
         assert field.target[0] in SECTIONS
     if field.hashing is not None:
         assert field.target is not None and field.target[0] == "user"
-    for fallback in field.fallbacks:
-        if isinstance(fallback, Query):  # read from a field of a section built before
-            source = next(other for other in FIELDS if other.name == fallback.of)
-            assert source.target is not None and field.target is not None
-            assert SECTIONS.index(source.target[0]) < SECTIONS.index(field.target[0])
+    read_before = [
+        *(
+            name
+            for fallback in field.fallbacks
+            if isinstance(fallback, Query)
+            for name in (fallback.of, fallback.same_host_as)
+            if name is not None
+        ),
+        *([field.default_from] if field.default_from is not None else []),
+    ]
+    for name in read_before:  # read from a field of a section built before
+        source = next(other for other in FIELDS if other.name == name)
+        assert source.target is not None and field.target is not None
+        assert SECTIONS.index(source.target[0]) < SECTIONS.index(field.target[0])
     assert field.on_bad in ("invalid", "warn")
 
 

@@ -148,7 +148,55 @@ def test_offline_and_crm_payloads_validate(
     payload = web_payload()
     payload["event_source"] = source
     payload["event_source_id"] = "7654321098765432109"
+    if source == "crm":
+        payload["data"][0]["lead"] = {
+            "lead_id": "7211111111111111111",
+            "lead_event_source": "HubSpot",
+        }
     assert output_schema.is_valid(payload)
+
+
+@pytest.mark.parametrize(
+    ("source", "lead", "valid"),
+    [
+        ("crm", None, False),  # TikTok requires lead.lead_id on crm events
+        ("crm", {"lead_event_source": "HubSpot"}, False),
+        ("crm", {"lead_id": ""}, False),
+        ("crm", {"lead_id": "L-1", "extra": 1}, False),
+        ("crm", {"lead_id": "L-1"}, True),
+        ("web", {"lead_id": "L-1"}, False),  # lead goes with crm events only
+        ("offline", {"lead_id": "L-1"}, False),
+    ],
+)
+def test_lead_goes_with_crm_events_only(
+    source: str, lead: Any, valid: bool, output_schema: Draft202012Validator
+) -> None:
+    payload = web_payload()
+    payload["event_source"] = source
+    if lead is not None:
+        payload["data"][0]["lead"] = lead
+    assert output_schema.is_valid(payload) is valid
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "valid"),
+    [
+        ("first_name", "a" * 64, True),
+        ("first_name", "Jane", False),  # names are hashed
+        ("last_name", "A" * 64, False),  # lower-case hex
+        ("zip_code", "75001", False),
+        ("zip_code", "0" * 64, True),
+        ("city", "paris", True),
+        ("city", "Paris", False),  # lower-cased
+        ("state", " idf", False),  # trimmed
+        ("country", "fr", True),
+        ("country", "", False),
+    ],
+)
+def test_match_keys(key: str, value: str, valid: bool, output_schema: Draft202012Validator) -> None:
+    payload = web_payload()
+    payload["data"][0]["user"][key] = value
+    assert output_schema.is_valid(payload) is valid
 
 
 def test_minimal_event_validates(output_schema: Draft202012Validator) -> None:

@@ -34,6 +34,7 @@ FULL: dict[str, Any] = {
     "test_event_code": "TEST1",
     "smart_mapping": {"event_source": {"value": "app"}, "user_email": ["user.a", "{{user.b}}"]},
     "custom_user_properties": [{"name": "tier", "value": "user.tier"}],
+    "required_consent": ["ads"],
     "lowercase_user_id": False,
     "api_url": "https://example.com/track",
     "batch_size": 500,

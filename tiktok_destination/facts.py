@@ -86,6 +86,11 @@ CURRENCIES: Final = frozenset(
 )  # fmt: skip
 """The ISO 4217 currencies TikTok supports: the 67 codes of its iOS SDK (TikTokConstants.m)."""
 
+EVENT_MAX_AGE_S: Final = 28 * 86400
+"""TikTok's longest attribution window (28 days): older events get a warning."""
+EVENT_MAX_AHEAD_S: Final = 5 * 60
+"""Clock skew allowed to events ahead of the clock (the plugin's choice, not a TikTok figure)."""
+
 
 class Decision(enum.Enum):
     """What to do after one request."""

@@ -74,10 +74,18 @@ VIEW_CONTENT_OPTIONAL: Final = ("page_view", "view_item")
 """Rows above that apply only when listed in the ``view_content_events`` setting."""
 
 
-Section = Literal["request", "page", "user", "app", "properties", "item", "event"]
+Section = Literal["request", "page", "user", "app", "properties", "item", "lead", "event"]
 """Where a field lands: the request itself, a section of ``data[0]``, one entry of
 ``properties.contents`` (``item``), or ``data[0]`` itself (``event``)."""
-SECTIONS: Final[tuple[Section, ...]] = ("page", "user", "app", "properties", "item", "event")
+SECTIONS: Final[tuple[Section, ...]] = (
+    "page",
+    "user",
+    "app",
+    "properties",
+    "item",
+    "lead",
+    "event",
+)
 """The sections the walk builds, in this order (a ``Query`` fallback reads ``page`` values)."""
 FieldScope = Literal["all", "web", "app", "offline", "crm"]
 """The events a field is read for: every event, web events (the web, offline and crm sources),
@@ -91,10 +99,13 @@ class Cookie(NamedTuple):
 
 
 class Query(NamedTuple):
-    """Fallback: the URL parameter ``name`` in the value already read for field ``of``."""
+    """Fallback: the URL parameter ``name`` in the value already read for field ``of``; with
+    ``same_host_as``, only when that URL is on the host of the value read for that field (the
+    referrer of a landing page, as TikTok's own template reads ``ttclid``)."""
 
     name: str
     of: str = "page_url"
+    same_host_as: str | None = None
 
 
 Fallback = Cookie | Query
@@ -128,6 +139,9 @@ class Field:
     on_bad: Literal["invalid", "warn"] = "invalid"
     default: str | None = None
     """Sent when the field has no value (not when its value was bad)."""
+    default_from: str | None = None
+    """Sent when the field has no value, before ``default``: the value sent for this other
+    field of the event (read before it)."""
     required: str | None = None
     """Why the events of ``scope`` cannot go without it (the event is ``invalid`` then)."""
 
@@ -144,7 +158,11 @@ FIELDS: Final[tuple[Field, ...]] = (
         ("user", "ttclid"),
         "text",
         scope="web",
-        fallbacks=(Cookie("ttclid"), Query("ttclid")),
+        fallbacks=(
+            Cookie("ttclid"),
+            Query("ttclid"),
+            Query("ttclid", "page_referrer", same_host_as="page_url"),
+        ),
     ),
     Field("user_id", ("user.id",), ("user", "external_id"), hashing="external_id"),
     Field(
@@ -221,10 +239,11 @@ FIELDS: Final[tuple[Field, ...]] = (
         "content_type",
         on_bad="warn",
         default="product",
+        default_from="content_type",
     ),
     Field("item_id", ("id",), ("item", "content_id")),
-    Field("item_price", ("product.price",), ("item", "price"), "number"),
-    Field("item_quantity", ("quantity",), ("item", "quantity"), "count"),
+    Field("item_price", ("product.price",), ("item", "price"), "number", on_bad="warn"),
+    Field("item_quantity", ("quantity",), ("item", "quantity"), "count", on_bad="warn"),
     Field("item_name", ("product.name",), ("item", "content_name")),
     Field("item_category", ("product.category_1",), ("item", "content_category")),
     Field("item_brand", ("product.brand",), ("item", "brand")),
@@ -240,10 +259,50 @@ FIELDS: Final[tuple[Field, ...]] = (
         scope="web",
         on_bad="warn",
     ),
-    Field("currency", ("currency",), ("properties", "currency"), "currency"),
+    Field("currency", ("currency",), ("properties", "currency"), "currency", on_bad="warn"),
     Field("description", ("event_name",), ("properties", "description")),
-    Field("transaction_value", ("value",), ("properties", "value"), "number"),
+    Field("transaction_value", ("value",), ("properties", "value"), "number", on_bad="warn"),
     Field("item_list", ("items",), ("properties", "contents"), None),
+    Field(
+        "lead_id",
+        ("partners.tiktok.lead_id",),
+        ("lead", "lead_id"),
+        "text",
+        scope="crm",
+        required="crm events need TikTok's lead id (partners.tiktok.lead_id by default)",
+    ),
+    Field(
+        "lead_event_source",
+        ("partners.tiktok.lead_event_source",),
+        ("lead", "lead_event_source"),
+        "text",
+        scope="crm",
+    ),
+    Field(
+        "user_first_name",
+        ("user.firstname", "user.first_name"),
+        ("user", "first_name"),
+        "name_hash",
+        on_bad="warn",
+    ),
+    Field(
+        "user_last_name",
+        ("user.lastname", "user.last_name"),
+        ("user", "last_name"),
+        "name_hash",
+        on_bad="warn",
+    ),
+    Field(
+        "user_zip_code",
+        ("user.zipcode", "user.zip_code"),
+        ("user", "zip_code"),
+        "zip_hash",
+        on_bad="warn",
+    ),
+    Field("user_city", ("user.city",), ("user", "city"), "lower_text", on_bad="warn"),
+    Field("user_state", ("user.state",), ("user", "state"), "lower_text", on_bad="warn"),
+    Field("user_country", ("user.country",), ("user", "country"), "lower_text", on_bad="warn"),
+    Field("consent_categories", ("consent_categories",), None, None),
 )
 
 FIELD_NAMES: Final = tuple(field.name for field in FIELDS)

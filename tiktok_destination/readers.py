@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable
 from functools import cache
 from typing import Any, NamedTuple
-from urllib.parse import unquote_plus
+from urllib.parse import unquote_plus, urlsplit
 
 from tiktok_destination import hashing
 from tiktok_destination.expressions import is_empty
@@ -71,6 +71,37 @@ def _content_type(value: Any) -> str:
     return kind
 
 
+def _name_text(value: Any) -> str | None:
+    """Trimmed text of a name or an address part; its type only when it is none (personal data
+    is never echoed)."""
+    try:
+        return to_string(value).strip() or None
+    except BadValue:
+        raise BadValue(f"expected text, got {type(value).__name__}") from None
+
+
+def _name_hash(value: Any) -> str | None:
+    """SHA-256 of a trimmed, lower-cased name; a value that already is a hash passes on."""
+    text = _name_text(value)
+    if text is None:
+        return None
+    return hashing.prehashed(text) or hashing.sha256_hex(text.lower())
+
+
+def _zip_hash(value: Any) -> str | None:
+    """SHA-256 of a zip code, lower-cased, without spaces; a hash passes on."""
+    text = _name_text(value)
+    if text is None:
+        return None
+    return hashing.prehashed(text) or hashing.sha256_hex("".join(text.lower().split()))
+
+
+def _lower_text(value: Any) -> str | None:
+    """A city, state or country: trimmed, lower-cased, in clear."""
+    text = _name_text(value)
+    return None if text is None else text.lower()
+
+
 READERS: dict[str, Reader] = {
     "string": Reader(to_string),
     "text": Reader(_text),
@@ -83,6 +114,9 @@ READERS: dict[str, Reader] = {
     "gaid": Reader(_gaid),
     "att_status": Reader(_att_status),
     "content_type": Reader(_content_type, "{where}: left out {problem}"),
+    "name_hash": Reader(_name_hash),
+    "zip_hash": Reader(_zip_hash),
+    "lower_text": Reader(_lower_text),
 }
 """Reader names, as ``Field.read`` gives them."""
 
@@ -105,6 +139,16 @@ def cookie_value(raw: Any, name: str) -> str | None:
         if value:
             return value
     return None
+
+
+def url_host(url: Any) -> str | None:
+    """The lower-cased host name of ``url``, or ``None``."""
+    if not isinstance(url, str):
+        return None
+    try:
+        return urlsplit(url.strip()).hostname
+    except ValueError:
+        return None
 
 
 def query_parameter(url: Any, name: str) -> str | None:

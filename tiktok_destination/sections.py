@@ -27,7 +27,7 @@ from tiktok_destination.mapping import (
     Section,
     section_fields,
 )
-from tiktok_destination.readers import READERS, cookie_value, query_parameter
+from tiktok_destination.readers import READERS, cookie_value, query_parameter, url_host
 from tiktok_destination.settings import Config
 from tiktok_destination.values import BadValue, to_json_value, to_string
 
@@ -55,10 +55,24 @@ class _Step(NamedTuple):
     left_out: str | None
     """The warning for a bad value left out; ``None``: a bad value makes the event invalid."""
     kept: bool
-    """A ``Query`` fallback of another field reads the value it sends."""
+    """A ``Query`` fallback or ``default_from`` of another field reads the value it sends."""
 
 
-_QUERIED = frozenset(f.of for record in FIELDS for f in record.fallbacks if isinstance(f, Query))
+_QUERIED = frozenset(
+    name
+    for record in FIELDS
+    for name in (
+        *(
+            of
+            for fallback in record.fallbacks
+            if isinstance(fallback, Query)
+            for of in (fallback.of, fallback.same_host_as)
+        ),
+        record.default_from,
+    )
+    if name is not None
+)
+"""Fields whose value another field's fallback or default reads: kept in ``Reading.values``."""
 
 
 def _step(record: Field) -> _Step:
@@ -69,6 +83,7 @@ def _step(record: Field) -> _Step:
         and record.hashing is None
         and not record.fallbacks
         and record.default is None
+        and record.default_from is None
         and record.required is None
     )
     reader = READERS[record.read or "string"]
@@ -118,7 +133,7 @@ class Reading:
         """The device platform of app events (``ios``, ``android``), lower case."""
         self.warnings = warnings
         self.values: dict[str, Any] = {}
-        """Field name -> the value sent, for the fields a ``Query`` fallback reads."""
+        """Field name -> the value sent, for the fields a fallback or a default reads."""
         self.cookies: Any = _UNREAD
 
     def cookie(self, name: str) -> str | None:
@@ -158,11 +173,23 @@ def _fallback(record: Field, reading: Reading) -> str | None:
     for fallback in record.fallbacks:
         if isinstance(fallback, Cookie):
             value = reading.cookie(fallback.name)
+        elif fallback.same_host_as is not None and url_host(
+            reading.values.get(fallback.same_host_as)
+        ) != url_host(reading.values.get(fallback.of)):
+            continue
         else:
             value = query_parameter(reading.values.get(fallback.of), fallback.name)
         if value is not None:
             return value
     return None
+
+
+def _default(record: Field, reading: Reading) -> str | None:
+    if record.default_from is not None:
+        value = reading.values.get(record.default_from)
+        if value is not None:
+            return str(value)
+    return record.default
 
 
 def build_section(steps: Steps, node: Any, reading: Reading, where: str = "") -> dict[str, Any]:
@@ -188,7 +215,9 @@ def build_section(steps: Steps, node: Any, reading: Reading, where: str = "") ->
         else:
             value = None
         if value is None:
-            value = (_fallback(record, reading) if record.fallbacks else None) or record.default
+            value = (_fallback(record, reading) if record.fallbacks else None) or _default(
+                record, reading
+            )
             if value is None and record.required is not None:
                 raise FieldProblem(f"{where}{name}: {record.required}")
         if value is not None:

@@ -262,6 +262,8 @@ class Config:
     autodiscover_event_source: bool
     lowercase_user_id: bool
     default_phone_region: str | None
+    required_consent: tuple[str, ...]
+    """Consent categories an event must grant, trimmed and lower-cased."""
     delivery: DeliveryConfig
 
 
@@ -315,5 +317,8 @@ def compile_settings(settings: Mapping[str, Any]) -> Config:
         autodiscover_event_source=full["autodiscover_event_source"],
         lowercase_user_id=full["lowercase_user_id"],
         default_phone_region=full.get("default_phone_region"),
+        required_consent=tuple(
+            dict.fromkeys(category.strip().lower() for category in full["required_consent"])
+        ),
         delivery=DeliveryConfig(full["access_token"], **{key: full[key] for key in DELIVERY_KEYS}),
     )

@@ -11,7 +11,14 @@ import json
 from decimal import Decimal
 from typing import Any
 
-from tiktok_destination.facts import EVENT_SOURCES, SOURCE_SETTING, STANDARD_EVENTS, scope_of
+from tiktok_destination.facts import (
+    EVENT_MAX_AGE_S,
+    EVENT_MAX_AHEAD_S,
+    EVENT_SOURCES,
+    SOURCE_SETTING,
+    STANDARD_EVENTS,
+    scope_of,
+)
 from tiktok_destination.mapping import FIELD, VIEW_CONTENT_OPTIONAL
 from tiktok_destination.outcomes import TransformOutcome, invalid, ok, skipped
 from tiktok_destination.quoting import quote
@@ -67,15 +74,26 @@ def derived_event_id(event: dict[str, Any]) -> str:
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:32]
 
 
-def _contents(items: list[Any], reading: Reading, steps: Steps) -> list[dict[str, Any]]:
+_PRICED_BY = (("item_price", "price"), ("item_quantity", "quantity"))
+
+
+def _contents(
+    items: list[Any], reading: Reading, steps: Steps
+) -> tuple[list[dict[str, Any]], bool]:
+    """``properties.contents``, and whether every price and quantity given could be read."""
     contents = []
+    complete = True
+    fields = reading.config.fields
     for index, item in enumerate(items):
         if not isinstance(item, dict):
             raise FieldProblem(f"item_list[{index}]: expected an object, got {type(item).__name__}")
         content = build_section(steps, item, reading, f"item_list[{index}].")
+        complete = complete and all(
+            key in content or fields[field](item) is None for field, key in _PRICED_BY
+        )
         if content:
             contents.append(content)
-    return contents
+    return contents, complete
 
 
 def _items_value(contents: list[dict[str, Any]]) -> float | int | None:
@@ -93,20 +111,35 @@ def _items_value(contents: list[dict[str, Any]]) -> float | int | None:
 def build_properties(event: dict[str, Any], reading: Reading, steps: Steps) -> dict[str, Any]:
     """``data[0].properties``: the fields, then the items and what they add up to."""
     properties = build_section(steps, event, reading)
-    items = reading.config.fields["item_list"](event)
+    fields = reading.config.fields
+    # A value in a currency TikTok cannot read means nothing: it goes with the currency.
+    currency_left_out = "currency" not in properties and fields["currency"](event) is not None
+    if currency_left_out and "value" in properties:
+        del properties["value"]
+        reading.warnings.append("transaction_value: left out with the currency it is in")
+    items = fields["item_list"](event)
     if items is not None:
         if not isinstance(items, list):
             raise FieldProblem(f"item_list: expected a list of items, got {type(items).__name__}")
-        contents = _contents(items, reading, plan(reading.source, reading.platform)["item"])
+        contents, complete = _contents(
+            items, reading, plan(reading.source, reading.platform)["item"]
+        )
         if contents:
             properties["contents"] = contents
+            if scope_of(reading.source) == "web":
+                properties.setdefault("content_type", "product")
         ids = [content["content_id"] for content in contents if "content_id" in content]
         if ids:
             properties["content_ids"] = ids
         properties["num_items"] = len(items)
-        if "value" not in properties:
+        if "value" not in properties and fields["transaction_value"](event) is None:
             computed = _items_value(contents)
-            if computed is not None:
+            if computed is not None and (currency_left_out or not complete):
+                why = "the currency" if currency_left_out else "a price or quantity"
+                reading.warnings.append(
+                    f"transaction_value: not computed from the items: {why} was left out"
+                )
+            elif computed is not None:
                 try:
                     properties["value"] = to_number(computed)
                 except BadValue as problem:
@@ -119,20 +152,39 @@ def build_properties(event: dict[str, Any], reading: Reading, steps: Steps) -> d
     return properties
 
 
-def _event_time(event: dict[str, Any], config: Config, now: float) -> int:
+def _event_time(event: dict[str, Any], config: Config, now: float, warnings: list[str]) -> int:
+    """The event's time; a warning when TikTok will not attribute it, or a clock looks wrong."""
     timestamp = config.fields["event_timestamp"](event)
     try:
-        return int(now) if timestamp is None else to_epoch_seconds(timestamp)
+        event_time = int(now) if timestamp is None else to_epoch_seconds(timestamp)
     except BadValue as problem:
         raise FieldProblem(f"event_timestamp: {problem}") from None
+    if event_time < now - EVENT_MAX_AGE_S:
+        warnings.append(
+            "event_timestamp: more than 28 days old, past TikTok's longest attribution window; "
+            "sent with its own time"
+        )
+    elif event_time > now + EVENT_MAX_AHEAD_S:
+        warnings.append(
+            "event_timestamp: more than 5 minutes in the future; sent with its own time "
+            "(check the clock of the event's source)"
+        )
+    return event_time
 
 
-def _event_id(event: dict[str, Any], config: Config) -> str:
+def _event_id(event: dict[str, Any], config: Config, source: str, warnings: list[str]) -> str:
     given_id = config.fields["event_id"](event)
     try:
-        return derived_event_id(event) if given_id is None else to_string(given_id)
+        if given_id is not None:
+            return to_string(given_id)
     except BadValue as problem:
         raise FieldProblem(f"event_id: {problem}") from None
+    if source == "web":
+        warnings.append(
+            "event_id: missing, so derived from the event; a web event with a derived id cannot "
+            "deduplicate with the browser Pixel, which sends its own"
+        )
+    return derived_event_id(event)
 
 
 def build_event(
@@ -146,8 +198,8 @@ def build_event(
     """``data[0]``: the event itself, its sections walked from the field records."""
     data = {
         "event": tiktok_event,
-        "event_time": _event_time(event, config, now),
-        "event_id": _event_id(event, config),
+        "event_time": _event_time(event, config, now, warnings),
+        "event_id": _event_id(event, config, source, warnings),
     }
     reading = Reading(event, config, source, warnings)
     if scope_of(source) == "app":
@@ -170,6 +222,17 @@ def build_event(
     return data
 
 
+def consent_lacking(event: dict[str, Any], config: Config) -> list[str]:
+    """The ``required_consent`` categories the event's ``consent_categories`` do not grant
+    (compared trimmed and lower-cased; a list or a comma-separated string)."""
+    if not config.required_consent:
+        return []
+    value = config.fields["consent_categories"](event)
+    items = value.split(",") if isinstance(value, str) else value if isinstance(value, list) else []
+    granted = {item.strip().lower() for item in items if isinstance(item, str)}
+    return [category for category in config.required_consent if category not in granted]
+
+
 def transform(event: Any, config: Config, now: float) -> TransformOutcome:
     """The outcome for one event: ``ok`` with its payload, ``skipped`` or ``invalid``."""
     if not isinstance(event, dict):
@@ -177,6 +240,12 @@ def transform(event: Any, config: Config, now: float) -> TransformOutcome:
     name = event.get("event_name")
     if not isinstance(name, str) or not name.strip():
         return invalid("event_name: missing, empty or not a string")
+    lacking = consent_lacking(event, config)
+    if lacking:
+        return skipped(
+            f"consent: the event does not grant {', '.join(lacking)} (required_consent); "
+            "nothing was sent"
+        )
     warnings: list[str] = []
     source = event_source(event, config, warnings)
     tiktok_event = config.event_names[source].get(name)
