@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import pluggy
 import profiles  # noqa: F401  (loads the hypothesis profile for every test)
 import pytest
 from helpers import TOKEN, output_validator
@@ -12,7 +13,22 @@ from jsonschema import Draft202012Validator
 from redis_server import redis_client, redis_server  # noqa: F401  (fixtures)
 from tiktok_server import FakeTikTok
 
+from tiktok_destination import hookspecs
 from tiktok_destination.delivery import Deliverer, DeliveryConfig
+
+
+@pytest.fixture
+def host() -> Iterator[pluggy.PluginManager]:
+    """A host's plugin manager with this plugin loaded through its entry point."""
+    manager = pluggy.PluginManager(hookspecs.PROJECT)
+    manager.add_hookspecs(hookspecs)
+    loaded = manager.load_setuptools_entrypoints(hookspecs.ENTRY_POINT_GROUP)
+    assert loaded >= 1
+    try:
+        yield manager
+    finally:
+        for plugin in list(manager.get_plugins()):
+            manager.unregister(plugin)
 
 
 @pytest.fixture(scope="session")

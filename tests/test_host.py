@@ -7,13 +7,11 @@ import json
 import subprocess
 import sys
 import zipfile
-from collections.abc import Iterator
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 import pluggy
-import pytest
 
 import tiktok_destination
 from tiktok_destination import hookspecs, resources, settings
@@ -27,19 +25,6 @@ EVENT = {
     "currency": "EUR",
     "context": {"event_timestamp": 1700000000},
 }
-
-
-@pytest.fixture
-def host() -> Iterator[pluggy.PluginManager]:
-    manager = pluggy.PluginManager(hookspecs.PROJECT)
-    manager.add_hookspecs(hookspecs)
-    loaded = manager.load_setuptools_entrypoints(hookspecs.ENTRY_POINT_GROUP)
-    assert loaded >= 1
-    try:
-        yield manager
-    finally:
-        for plugin in list(manager.get_plugins()):
-            manager.unregister(plugin)
 
 
 def test_entry_point_is_named_tiktok_in_the_cdp_group() -> None:

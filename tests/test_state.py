@@ -7,7 +7,6 @@ import json
 import random
 import sys
 import threading
-from collections.abc import Iterator
 from typing import Any
 
 import pluggy
@@ -15,7 +14,7 @@ import pytest
 from helpers import TOKEN
 from tiktok_server import BodyCode, FakeTikTok, payload
 
-from tiktok_destination import hookspecs, state
+from tiktok_destination import state
 from tiktok_destination.errors import SettingsError
 from tiktok_destination.state import State
 
@@ -28,18 +27,6 @@ def tenant(n: int, url: str, **more: Any) -> dict[str, Any]:
 
 def ports(server: FakeTikTok) -> set[int]:
     return {request.client_port for request in server.requests}
-
-
-@pytest.fixture
-def host() -> Iterator[pluggy.PluginManager]:
-    manager = pluggy.PluginManager(hookspecs.PROJECT)
-    manager.add_hookspecs(hookspecs)
-    manager.load_setuptools_entrypoints(hookspecs.ENTRY_POINT_GROUP)
-    try:
-        yield manager
-    finally:
-        for plugin in list(manager.get_plugins()):
-            manager.unregister(plugin)
 
 
 def test_tenants_in_rotation_are_compiled_once() -> None:

@@ -26,6 +26,7 @@ from tiktok_destination.cli_settings import (
     token_source,
 )
 from tiktok_destination.exits import EXIT_FAILED, EXIT_OK, EXIT_USAGE, UsageError
+from tiktok_destination.facts import NAME
 from tiktok_destination.records import NotJson, open_events, own_event_id, read_records
 
 Subcommands = Any  # argparse's private _SubParsersAction
@@ -36,7 +37,7 @@ STRICT_EXIT = EXIT_FAILED
 def plugin_manager() -> pluggy.PluginManager:
     manager = pluggy.PluginManager(hookspecs.PROJECT)
     manager.add_hookspecs(hookspecs)
-    manager.register(plugin, name="tiktok")
+    manager.register(plugin, name=NAME)
     return manager
 
 
@@ -68,7 +69,7 @@ def transform_line(hook: Any, settings: dict[str, Any], line: int, event: Any) -
     """The outcome of one input line, with its ``line`` and ``event_id``."""
     if isinstance(event, NotJson):
         return {"line": line, "event_id": None, "status": "invalid", "error": event.message}
-    outcome = hook.cdp_destination_transform(destination="tiktok", event=event, settings=settings)
+    outcome = hook.cdp_destination_transform(destination=NAME, event=event, settings=settings)
     if outcome["status"] == "ok":
         event_id = outcome["payload"]["data"][0].get("event_id")
     else:

@@ -14,6 +14,8 @@ import math
 import re
 from typing import Any
 
+from tiktok_destination.facts import REDACTED
+
 QUOTE_CHARS = 24
 """Characters of a value shown in a message; longer values are cut and their length given."""
 PHONE_DIGITS = 6
@@ -22,7 +24,6 @@ LONGEST_PRINTED_INT = 10**40
 """Integers this big are described by their size, not printed (``str`` of a huge int is slow)."""
 SERVER_TEXT_CHARS = 300
 """Characters of a server's answer kept in a message."""
-REDACTED = "<redacted>"
 
 _EMAIL_LIKE = re.compile(r"[^\s'\"<>,;]*@[^\s'\"<>,;]*")
 _DIGIT_RUN = re.compile(r"\+?[0-9](?:[0-9 ().+/-]*[0-9])?")
