@@ -16,6 +16,7 @@ from typing import Any, cast
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
+from profiles import examples
 
 from tiktok_destination import resources
 from tiktok_destination.settings import Config, compile_settings
@@ -138,7 +139,7 @@ def _clear_texts(event: dict[str, Any]) -> set[str]:
     return {text for text in found if not any(text in part for part in address)}
 
 
-@settings(PROPERTY_SETTINGS, max_examples=600)
+@settings(PROPERTY_SETTINGS, max_examples=examples(1000))
 @given(event=events(), required=st.lists(st.sampled_from(CATEGORIES), max_size=3, unique=True))
 def test_new_fields_and_consent(event: dict[str, Any], required: list[str]) -> None:
     before = copy.deepcopy(event)
