@@ -3,8 +3,9 @@
 Both live under a key named by a hash of the API address and the access token (never the token
 itself), so every worker sending with those settings, on any machine, sees them:
 
-- ``…:pause`` holds the epoch time until which nobody sends: TikTok asked one worker to slow
-  down (HTTP 429 or code 40100), the others wait as well instead of being throttled in turn;
+- ``…:pause`` exists, with an expiry, while nobody sends: TikTok asked one worker to slow down
+  (HTTP 429 or code 40100), the others wait as well instead of being throttled in turn (Redis
+  times the pause, so the clocks of the workers' machines do not matter);
 - ``…:stop`` holds what to fix after TikTok refused the token or a permission: every worker
   stops before its next request, and the entries stay pending for after the fix.
 
@@ -14,7 +15,6 @@ itself), so every worker sending with those settings, on any machine, sees them:
 from __future__ import annotations
 
 import hashlib
-import threading
 import time
 from collections.abc import Callable
 
@@ -25,6 +25,14 @@ STOP_TTL_S = 7 * 24 * 3600
 """A stop left behind is forgotten after a week."""
 MAX_PAUSE_S = 60.0
 """Longest shared pause, whatever the server asked (``retry.MAX_RETRY_AFTER_S``'s role)."""
+
+
+# Set the pause to ARGV[1] ms unless a longer one holds (PTTL: -2 when there is none).
+_PAUSE = """
+if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[1]) then
+  redis.call('SET', KEYS[1], '1', 'PX', ARGV[1])
+end
+"""
 
 
 def settings_key(api_url: str, access_token: str) -> str:
@@ -47,7 +55,7 @@ class SharedGate:
         self.pause_key = f"{key}:pause"
         self.stop_key = f"{key}:stop"
         self._on_reply = on_reply
-        self._closing = threading.Event()
+        self._pause = client.register_script(_PAUSE)
 
     def stopped(self) -> str | None:
         """What to fix, when some worker of these settings was refused by TikTok."""
@@ -60,31 +68,21 @@ class SharedGate:
 
     def pause(self, seconds: float) -> None:
         """Nobody sends for ``seconds`` (capped at ``MAX_PAUSE_S``) unless a longer pause holds."""
-        until = time.time() + min(max(seconds, 0.0), MAX_PAUSE_S)
-        current = self.paused_until()
-        if current is None or until > current:
-            self.client.set(
-                self.pause_key, repr(until), px=max(1, int((until - time.time()) * 1000))
-            )
+        milliseconds = max(1, int(min(max(seconds, 0.0), MAX_PAUSE_S) * 1000))
+        self._pause(keys=[self.pause_key], args=[milliseconds])
 
-    def paused_until(self) -> float | None:
-        value = self.client.get(self.pause_key)
-        return float(value) if isinstance(value, str) else None
-
-    def close(self) -> None:
-        """Stop waiting: a pause in progress ends at once (the worker is shutting down)."""
-        self._closing.set()
+    def pause_left(self) -> float:
+        """Seconds the shared pause still holds (0 when none), timed by Redis' own clock."""
+        left: int = self.client.pttl(self.pause_key)
+        return max(left, 0) / 1000
 
     # The gate a Deliverer uses.
 
     def before_request(self) -> str | None:
         """Wait while the shared pause holds; then the stop reason, or ``None`` to go on."""
-        while True:
-            until, reason = self.client.mget(self.pause_key, self.stop_key)
-            left = 0.0 if until is None else float(until) - time.time()
-            if left <= 0 or self._closing.is_set():
-                return reason if isinstance(reason, str) else None
-            self._closing.wait(min(left, MAX_PAUSE_S))
+        while (left := self.pause_left()) > 0:
+            time.sleep(min(left, MAX_PAUSE_S))
+        return self.stopped()
 
     def throttled(self, seconds: float) -> None:
         self.pause(seconds)
