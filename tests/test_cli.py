@@ -288,3 +288,58 @@ def test_the_readme_names_every_command_and_exit_code() -> None:
     assert [row[0].split()[0] for row in _readme_table("command")] == list(commands.choices)
     codes = sorted(getattr(exits, name) for name in dir(exits) if name.startswith("EXIT_"))
     assert [int(row[0]) for row in _readme_table("exit")] == codes
+
+
+def test_skip_reasons_give_hints_that_help(
+    tmp_path: Path, settings_file: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    lines = [
+        {"event_name": "launch_app", "id": "a"},  # an app event read as web
+        {"event_name": "purchse", "id": "p"},  # a typo
+        {"event_name": "newsletter_open", "id": "n"},  # nothing close
+    ]
+    events = write(tmp_path / "e.jsonl", "\n".join(json.dumps(line) for line in lines) + "\n")
+    assert main(["transform", "--settings", settings_file, events]) == 0
+    reasons = [o["reason"] for o in outcomes(capsys.readouterr().out)]
+    assert "app event" in reasons[0] and "autodiscover_event_source" in reasons[0]
+    assert "(did you mean 'purchase'?)" in reasons[1]
+    assert "did you mean" not in reasons[2]
+
+
+def test_a_connection_error_names_host_and_port(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as unused:  # a port nothing listens on
+        unused.bind(("127.0.0.1", 0))
+        port = unused.getsockname()[1]
+    settings = write(
+        tmp_path / "s.json",
+        {
+            "access_token": "t",
+            "pixel_id": "P",
+            "api_url": f"http://127.0.0.1:{port}/x",
+            "max_retries": 0,
+        },
+    )
+    events = write(tmp_path / "e.jsonl", json.dumps({"event_name": "search", "id": "s"}) + "\n")
+    out = tmp_path / "out.jsonl"
+    assert main(["send", "--settings", settings, events, "--outcomes", str(out)]) == 1
+    failed = [json.loads(line) for line in out.read_text().splitlines()][-1]
+    assert failed["status"] == "failed" and f"127.0.0.1:{port}" in failed["message"]
+
+
+def test_messages_use_json_words(
+    tmp_path: Path, settings_file: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = {"pixel_id": None, "batch_size": True, "lowercase_user_id": None, "timeout_s": False}
+    assert main(["check-settings", write(tmp_path / "bad.json", bad)]) == 2
+    err = capsys.readouterr().err
+    assert "pixel_id: expected a string, got null" in err
+    assert "batch_size: expected a whole number, got true" in err
+    lines = [{"event_name": "purchase", "value": True}, {"event_name": "purchase", "items": [None]}]
+    events = write(tmp_path / "e.jsonl", "\n".join(json.dumps(line) for line in lines) + "\n")
+    assert main(["transform", "--settings", settings_file, events]) == 0
+    out = capsys.readouterr().out
+    assert "got true" in out and "got null" in out
+    for python_word in ("None", "True", "False", "NoneType", "got bool", "got list"):
+        assert python_word not in err + out

@@ -90,7 +90,7 @@ def test_plain_http_is_allowed_to_loopback_only(url: str) -> None:
 
 
 def test_non_object_settings_are_a_problem_not_a_crash() -> None:
-    assert validate(["access_token"]) == ["settings: expected an object, got list"]
+    assert validate(["access_token"]) == ["settings: expected an object, got a list"]
     assert validate(None)
 
 

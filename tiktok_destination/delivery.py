@@ -30,7 +30,7 @@ from tiktok_destination.batching import Batch, Key
 from tiktok_destination.delivery_messages import config_problem, error_text, token_problem
 from tiktok_destination.in_flight import InFlight, Workers
 from tiktok_destination.outcomes import SendOutcome, send_outcome
-from tiktok_destination.quoting import SERVER_TEXT_CHARS, redact, server_id, server_text
+from tiktok_destination.quoting import SERVER_TEXT_CHARS, kind, redact, server_id, server_text
 from tiktok_destination.retry import (
     Decision,
     backoff_delay,
@@ -126,7 +126,7 @@ def _too_big(size: int) -> str:
 def _read_payload(payload: object) -> tuple[Key, Any] | str:
     """The group key and the one event of a transform payload, or why it is not one."""
     if not isinstance(payload, dict):
-        return f"{NOT_A_PAYLOAD}: expected an object, got {type(payload).__name__}"
+        return f"{NOT_A_PAYLOAD}: expected an object, got {kind(payload)}"
     data = payload.get("data")
     if not isinstance(data, list) or len(data) != 1 or not isinstance(data[0], dict):
         return f"{NOT_A_PAYLOAD}: data must be a list holding exactly one event object"
@@ -383,7 +383,7 @@ class Deliverer:
                 self._session, url, data, self._headers, self.config.timeout_s
             )
         except Exception as error:
-            return _Reply(decide(None, None, error), error_text(error, self.config.timeout_s))
+            return _Reply(decide(None, None, error), error_text(error, self.config.timeout_s, url))
         status = answer.status
         retry_after = retry_after_seconds(answer.headers.get("Retry-After"))
         body = answer.json()

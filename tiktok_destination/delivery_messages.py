@@ -7,6 +7,8 @@ names, never from headers or the token itself. What a TikTok code means to the u
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 import requests
 
 from tiktok_destination import facts
@@ -24,20 +26,32 @@ def token_problem(token: str) -> str | None:
     return None
 
 
-def error_text(error: BaseException, timeout_s: float) -> str:
-    """The exception's class and a description that cannot carry headers or the token."""
+def _host_port(url: str) -> str:
+    """``host:port`` of ``url`` (the scheme's port when none is written)."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        return "api_url"
+    host = parts.hostname or "?"
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def error_text(error: BaseException, timeout_s: float, url: str = "") -> str:
+    """The exception's class and a description naming host and port, never headers or token."""
+    where = _host_port(url) if url else "TikTok"
     if isinstance(error, requests.ConnectTimeout):
-        what = f"could not connect within {timeout_s:g} s"
+        what = f"could not connect within {timeout_s:g} s to {where}"
     elif isinstance(error, requests.ReadTimeout):
-        what = f"no answer within {timeout_s:g} s"
+        what = f"no answer within {timeout_s:g} s from {where}"
     elif isinstance(error, requests.Timeout):
         what = "timed out"
     elif isinstance(error, requests.exceptions.SSLError):
-        what = "TLS handshake or certificate verification failed"
+        what = f"TLS handshake or certificate verification with {where} failed"
     elif isinstance(error, requests.exceptions.ChunkedEncodingError):
         what = "the answer was cut off"
     elif isinstance(error, requests.ConnectionError):
-        what = "the connection failed or was dropped before an answer"
+        what = f"the connection to {where} failed or was dropped before an answer"
     else:
         what = "the request could not be made"
     return f"{type(error).__name__}: {what}"

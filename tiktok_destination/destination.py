@@ -17,6 +17,7 @@ from tiktok_destination import resources, state
 from tiktok_destination import settings as settings_module
 from tiktok_destination.errors import SettingsError
 from tiktok_destination.outcomes import SendOutcome, TransformOutcome, invalid, send_outcome
+from tiktok_destination.quoting import kind
 from tiktok_destination.settings import Config
 from tiktok_destination.transform import transform
 
@@ -74,7 +75,7 @@ def transform_events(
     ``events`` that is not a list (or tuple) of events gets one ``invalid`` outcome saying so.
     """
     if not isinstance(events, (list, tuple)):
-        return [invalid(f"events: expected a list of events, got {type(events).__name__}")]
+        return [invalid(f"events: expected a list of events, got {kind(events)}")]
     config = _settings_invalid(settings)
     if not isinstance(config, Config):
         return [config for _ in events]

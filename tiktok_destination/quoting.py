@@ -10,6 +10,7 @@ leave part of a token behind.
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from typing import Any
@@ -54,7 +55,7 @@ def _excerpt(text: str) -> str:
 def quote(value: Any) -> str:
     """A short description of ``value`` for a message, free of personal data."""
     if value is None or isinstance(value, bool):
-        return repr(value)
+        return json.dumps(value)  # JSON's words: null, true, false
     if isinstance(value, int):
         if abs(value) >= LONGEST_PRINTED_INT:
             return f"a {value.bit_length()}-bit integer"
@@ -68,6 +69,21 @@ def quote(value: Any) -> str:
         return "an object"
     if isinstance(value, list):
         return "a list"
+    return f"a {type(value).__name__}"
+
+
+def kind(value: Any) -> str:
+    """What ``value`` is, in JSON's words, for messages: ``null``, ``a boolean``, ``a number``,
+    ``a string``, ``a list``, ``an object`` (else the Python type a host passed)."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    for types, name in ((str, "a string"), ((list, tuple), "a list"), (dict, "an object")):
+        if isinstance(value, types):
+            return name
     return f"a {type(value).__name__}"
 
 

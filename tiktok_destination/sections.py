@@ -27,6 +27,7 @@ from tiktok_destination.mapping import (
     Section,
     section_fields,
 )
+from tiktok_destination.quoting import kind
 from tiktok_destination.readers import READERS, cookie_value, query_parameter, url_host
 from tiktok_destination.settings import Config
 from tiktok_destination.values import BadValue, to_json_value, to_string
@@ -272,7 +273,7 @@ def hash_user_value(
             text = to_string(item)
         except BadValue:  # the value is personal data: name its type, never echo it
             where = f"{field_name}[{index}]" if isinstance(value, list) else field_name
-            raise FieldProblem(f"{where}: expected a string, got {type(item).__name__}") from None
+            raise FieldProblem(f"{where}: expected a string, got {kind(item)}") from None
         digest = hasher(text)
         if digest is not None:
             hashes.append(digest)

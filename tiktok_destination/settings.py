@@ -21,6 +21,7 @@ from tiktok_destination.errors import SettingsError as SettingsError
 from tiktok_destination.expressions import Getter, compile_expression
 from tiktok_destination.facts import EVENT_SOURCES, SOURCE_SETTING, scope_of
 from tiktok_destination.mapping import BUILTIN_KEYS, EVENT_TABLE, FIELDS, VIEW_CONTENT_OPTIONAL
+from tiktok_destination.quoting import kind, quote
 
 SCHEMA_FILE = "schemas/settings.schema.json"
 SECRET_KEYS = frozenset({"access_token"})
@@ -97,7 +98,24 @@ def _describe(error: ValidationError) -> list[str]:
         return [f"{where}: must be a non-empty string"]
     if not error.absolute_path:  # the message would echo the whole settings, token included
         return [f"settings: do not match the schema's {error.validator!r} rule"]
+    if error.validator == "type":  # in JSON's words: "got null", not "None is not of type"
+        expected = " or ".join(_TYPE_WORDS.get(name, name) for name in _names(value))
+        return [f"{where}: expected {expected}, got {quote(error.instance)}"]
     return [f"{where}: {error.message}"]
+
+
+_TYPE_WORDS = {
+    "integer": "a whole number",
+    "number": "a number",
+    "string": "a string",
+    "boolean": "true or false",
+    "object": "an object",
+    "array": "a list",
+}
+
+
+def _names(value: Any) -> list[str]:
+    return [value] if isinstance(value, str) else [str(name) for name in value]
 
 
 def _cross_field_problems(settings: Mapping[str, Any]) -> list[str]:
@@ -175,7 +193,7 @@ def _cut(message: str) -> str:
 def validate(settings: object) -> list[str]:
     """Every problem with ``settings``, each starting with its key; empty when they are valid."""
     if not isinstance(settings, Mapping):
-        return [f"settings: expected an object, got {type(settings).__name__}"]
+        return [f"settings: expected an object, got {kind(settings)}"]
     too_deep = _nesting_problem(settings)
     if too_deep is not None:
         return [_cut(too_deep)]

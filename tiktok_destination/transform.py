@@ -6,6 +6,7 @@ a value that cannot be sent makes the event ``invalid`` with a message naming th
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import json
 from decimal import Decimal
@@ -21,7 +22,7 @@ from tiktok_destination.facts import (
 )
 from tiktok_destination.mapping import FIELD, VIEW_CONTENT_OPTIONAL
 from tiktok_destination.outcomes import TransformOutcome, invalid, ok, skipped
-from tiktok_destination.quoting import quote
+from tiktok_destination.quoting import kind, quote
 from tiktok_destination.sections import (
     FieldProblem,
     Reading,
@@ -86,7 +87,7 @@ def _contents(
     fields = reading.config.fields
     for index, item in enumerate(items):
         if not isinstance(item, dict):
-            raise FieldProblem(f"item_list[{index}]: expected an object, got {type(item).__name__}")
+            raise FieldProblem(f"item_list[{index}]: expected an object, got {kind(item)}")
         content = build_section(steps, item, reading, f"item_list[{index}].")
         complete = complete and all(
             key in content or fields[field](item) is None for field, key in _PRICED_BY
@@ -120,7 +121,7 @@ def build_properties(event: dict[str, Any], reading: Reading, steps: Steps) -> d
     items = fields["item_list"](event)
     if items is not None:
         if not isinstance(items, list):
-            raise FieldProblem(f"item_list: expected a list of items, got {type(items).__name__}")
+            raise FieldProblem(f"item_list: expected a list of items, got {kind(items)}")
         contents, complete = _contents(
             items, reading, plan(reading.source, reading.platform)["item"]
         )
@@ -236,7 +237,7 @@ def consent_lacking(event: dict[str, Any], config: Config) -> list[str]:
 def transform(event: Any, config: Config, now: float) -> TransformOutcome:
     """The outcome for one event: ``ok`` with its payload, ``skipped`` or ``invalid``."""
     if not isinstance(event, dict):
-        return invalid(f"event: expected a JSON object, got {type(event).__name__}")
+        return invalid(f"event: expected a JSON object, got {kind(event)}")
     name = event.get("event_name")
     if not isinstance(name, str) or not name.strip():
         return invalid("event_name: missing, empty or not a string")
@@ -250,7 +251,7 @@ def transform(event: Any, config: Config, now: float) -> TransformOutcome:
     source = event_source(event, config, warnings)
     tiktok_event = config.event_names[source].get(name)
     if tiktok_event is None:
-        return skipped(_unmapped_reason(name, source))
+        return skipped(_unmapped_reason(name, source, config))
     if source == "offline" and tiktok_event not in STANDARD_EVENTS:
         return invalid(
             f"event_mapping: offline events take TikTok's standard events only, and "
@@ -270,15 +271,27 @@ def transform(event: Any, config: Config, now: float) -> TransformOutcome:
     return ok(payload, warnings)
 
 
-def _unmapped_reason(name: str, source: str) -> str:
+def _unmapped_reason(name: str, source: str, config: Config) -> str:
+    """Why ``name`` is not sent for ``source``, and how to send it."""
+    app_events = config.event_names.get("app", {})
+    if source != "app" and name in app_events and not config.autodiscover_event_source:
+        return (
+            f"{quote(name)} is an app event, but this event was read as {source}: app events are "
+            'recognised by partners.tiktok.event_source "app", or, with autodiscover_event_source '
+            'on, by experience_type "native app" or a context.app object; to send it from '
+            f"{source}, map it in event_mapping"
+        )
     if name in VIEW_CONTENT_OPTIONAL:
         return (
             f"{name} is sent as ViewContent only when view_content_events lists it; "
             f"add {quote(name)} there or map it in event_mapping"
         )
     shown = json.dumps(name, ensure_ascii=False) if quote(name) == repr(name) else '"<name>"'
+    known = sorted({*config.event_names.get(source, {}), *VIEW_CONTENT_OPTIONAL})
+    close = difflib.get_close_matches(name.strip().lower(), known, n=1, cutoff=0.75)
+    hint = f" (did you mean {quote(close[0])}?)" if close and close[0] != name else ""
     return (
-        f"no TikTok event for {quote(name)} on {source} events; to send it, add "
+        f"no TikTok event for {quote(name)} on {source} events{hint}; to send it, add "
         f'{{"event": {shown}, "tiktok_event": "<TikTok event>", "event_source": "{source}"}} '
         "to event_mapping"
     )
