@@ -102,3 +102,17 @@ def test_an_outcome_redis_cannot_write_leaves_the_entry_pending(redis_client: re
     assert reader.pending() == 1  # not acknowledged without its outcome
     assert outcomes(redis_client) == []
     assert finisher.finish([Final(entry, "delivered", "OK", "a", 0)]) == 1
+
+
+def test_stopped_consumers_holding_nothing_are_forgotten(redis_client: redis.Redis) -> None:
+    first, second = add_events(redis_client, [event("a"), event("b")])
+    holder, gone, me = (GroupReader(redis_client, STREAM, DEFAULT_GROUP, n) for n in "hgm")
+    holder.join()
+    assert [entry.id for entry in holder.read(1, 10)] == [first]
+    assert [entry.id for entry in gone.read(1, 10)] == [second]
+    redis_client.xack(STREAM, DEFAULT_GROUP, second)  # "g" finished its entry, then stopped
+    time.sleep(0.05)
+    assert me.forget_idle(60_000) == 0  # not silent long enough
+    assert me.forget_idle(30) == 1
+    rows: Any = redis_client.xinfo_consumers(STREAM, DEFAULT_GROUP)
+    assert [(row["name"], row["pending"]) for row in rows] == [("h", 1)]  # a holder stays

@@ -31,6 +31,21 @@ end
 return kept
 """
 
+# Delete the consumers that hold nothing and were not heard of for ARGV[2] ms (not ARGV[3]).
+_FORGET = """
+local forgotten = 0
+for _, row in ipairs(redis.call('XINFO', 'CONSUMERS', KEYS[1], ARGV[1])) do
+  local consumer = {}
+  for i = 1, #row, 2 do consumer[row[i]] = row[i + 1] end
+  if consumer['pending'] == 0 and consumer['idle'] >= tonumber(ARGV[2])
+      and consumer['name'] ~= ARGV[3] then
+    redis.call('XGROUP', 'DELCONSUMER', KEYS[1], ARGV[1], consumer['name'])
+    forgotten = forgotten + 1
+  end
+end
+return forgotten
+"""
+
 
 @dataclass(frozen=True)
 class Entry:
@@ -73,6 +88,7 @@ class GroupReader:
         self.consumer = consumer
         self._cursor = "0-0"
         self._keep = client.register_script(_KEEP)
+        self._forget = client.register_script(_FORGET)
 
     def join(self) -> None:
         """Create the group (and the stream) if missing; a new group starts at the beginning."""
@@ -81,6 +97,15 @@ class GroupReader:
         except redis.ResponseError as error:
             if "BUSYGROUP" not in str(error):
                 raise
+
+    def forget_idle(self, idle_ms: int) -> int:
+        """Delete the group's consumers holding no entry and silent for ``idle_ms`` or more.
+
+        Workers that stopped leave their names in the group; a live worker is heard of at every
+        read, and one holding entries is never forgotten (checked atomically).
+        """
+        forgotten: int = self._forget(keys=[self.stream], args=[self.group, idle_ms, self.consumer])
+        return forgotten
 
     def read(self, count: int, block_ms: int) -> list[Entry]:
         """Up to ``count`` entries never delivered before, waiting at most ``block_ms``."""

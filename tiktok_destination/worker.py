@@ -35,6 +35,8 @@ log = logging.getLogger("tiktok_destination")
 
 EXIT_OK, EXIT_STOPPED = exits.EXIT_OK, exits.EXIT_FAILED
 MAX_BLOCK_MS = 500
+FORGET_AFTER_MS = 24 * 3600 * 1000
+"""Consumers (stopped workers) silent this long and holding nothing leave the group."""
 """Longest wait for new entries, so that a stop request is seen quickly."""
 
 
@@ -88,6 +90,7 @@ class Worker:
 
     def run(self) -> int:
         self.reader.join()
+        self.reader.forget_idle(FORGET_AFTER_MS)
         self.stop_reason = self.gate.stopped()
         if self.stop_reason is not None:
             return EXIT_STOPPED
