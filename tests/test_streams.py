@@ -22,12 +22,12 @@ def test_a_live_worker_keeps_its_entries_and_never_takes_back_claimed_ones(
     other = GroupReader(redis_client, STREAM, DEFAULT_GROUP, "other")
     slow.join()
     assert [entry.id for entry in slow.read(10, 10)] == ids
-    for _ in range(6):  # 0.6 s of keeping, claims asking for 0.3 s of idleness
+    for _ in range(6):  # 0.6 s of keeping, claims asking for 1 s of idleness
         assert slow.keep(ids) == 5
-        assert other.claim(300, 10) == []
+        assert other.claim(1000, 10) == []
         time.sleep(0.1)
-    time.sleep(0.4)  # the slow one stops keeping: now they are claimed
-    claimed = other.claim(300, 10)
+    time.sleep(1.1)  # the slow one stops keeping: now they are claimed
+    claimed = other.claim(1000, 10)
     assert [entry.id for entry in claimed] == ids
     assert {entry.deliveries for entry in claimed} == {2}
     assert slow.keep(ids) == 0

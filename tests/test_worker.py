@@ -173,18 +173,18 @@ def test_a_slow_batch_is_kept_by_its_live_worker_not_claimed_and_sent_twice(
     def policy(number: int, _body: object) -> None:
         if number == 0:
             sending.set()
-            time.sleep(1.5)
+            time.sleep(3.0)
 
     tiktok.policy = policy
     add_events(redis_client, [event(f"e{i}") for i in range(5)])
     settings = worker_settings(tiktok)
-    slow = make_worker(redis_client, settings, consumer="slow", claim_after_s=0.4, idle_s=0.5)
-    eager = make_worker(redis_client, settings, consumer="eager", claim_after_s=0.4, idle_s=2.5)
+    slow = make_worker(redis_client, settings, consumer="slow", claim_after_s=1.0, idle_s=0.5)
+    eager = make_worker(redis_client, settings, consumer="eager", claim_after_s=1.0, idle_s=4.0)
     codes: list[int] = []
     thread = threading.Thread(target=lambda: codes.append(run(slow)))
     thread.start()
     assert sending.wait(RUN_TIMEOUT_S)
-    assert run(eager) == 0  # it claims every 0.2 s while the slow request lasts 1.5 s
+    assert run(eager) == 0  # it claims every 0.5 s while the slow request lasts 3 s
     thread.join(RUN_TIMEOUT_S)
     assert codes == [0]
     assert sorted(tiktok.event_ids) == [f"e{i}" for i in range(5)]  # each sent once
