@@ -343,3 +343,24 @@ def test_messages_use_json_words(
     assert "got true" in out and "got null" in out
     for python_word in ("None", "True", "False", "NoneType", "got bool", "got list"):
         assert python_word not in err + out
+
+
+def test_transform_never_prints_a_payload_json_cannot_carry(
+    tmp_path: Path,
+    settings_file: str,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from types import SimpleNamespace
+
+    from test_cli_send import SurrogateHook
+
+    import tiktok_destination.cli as cli
+
+    monkeypatch.setattr(cli, "plugin_manager", lambda: SimpleNamespace(hook=SurrogateHook()))
+    lines = [{"event_name": "search", "id": "good"}, {"event_name": "search", "id": "bad"}]
+    events = write(tmp_path / "e.jsonl", "\n".join(json.dumps(line) for line in lines) + "\n")
+    assert main(["transform", "--settings", settings_file, events]) == 0
+    got = outcomes(capsys.readouterr().out)
+    assert [(o["line"], o["status"]) for o in got] == [(1, "ok"), (2, "invalid")]
+    assert "cannot be written as UTF-8 JSON" in got[1]["error"] and "payload" not in got[1]

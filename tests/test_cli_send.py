@@ -3,6 +3,7 @@ the token's precedence, the files it refuses, a full disk, the progress bar."""
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import subprocess
@@ -27,7 +28,10 @@ from cli_helpers import (
 from helpers import TOKEN
 from tiktok_server import BodyCode, FakeTikTok, HttpStatus
 
-from tiktok_destination.cli import main
+from tiktok_destination.cli import main, plugin_manager
+from tiktok_destination.outcome_log import OutcomeLog
+from tiktok_destination.records import read_records
+from tiktok_destination.sending import SendRun
 
 
 def send(settings: str, events: str, *extra: str) -> list[str]:
@@ -366,3 +370,39 @@ def test_a_quiet_stream_on_stdin_still_delivers(tmp_path: Path, tiktok: FakeTikT
     process.stdin.close()
     assert process.wait(timeout=WAIT_S) == 0
     assert sorted(tiktok.event_ids)[-1] == "order-3"
+
+
+class SurrogateHook:
+    """The real hooks, but the transform of event ``bad`` puts a lone surrogate in its payload
+    (a Python host can hand over such a string; no UTF-8 JSON can carry it)."""
+
+    def __init__(self) -> None:
+        self.real = plugin_manager().hook
+
+    def cdp_destination_transform(self, **kwargs: Any) -> Any:
+        outcome = self.real.cdp_destination_transform(**kwargs)
+        if kwargs["event"]["id"] == "bad":
+            outcome["payload"]["data"][0]["event_id"] = "bad-\ud800"
+        return outcome
+
+    def cdp_destination_send(self, **kwargs: Any) -> Any:
+        return self.real.cdp_destination_send(**kwargs)
+
+
+def test_a_dry_run_never_drops_a_payload_silently(tmp_path: Path, tiktok: FakeTikTok) -> None:
+    settings = {"access_token": TOKEN, "pixel_id": "PIXEL", "api_url": tiktok.url}
+    events = Path(write_events(tmp_path / "e.jsonl", [purchase(0), {**purchase(1), "id": "bad"}]))
+    out = tmp_path / "out.jsonl"
+    log = OutcomeLog(str(out), append=False)
+    shown = io.StringIO()
+    run = SendRun(
+        SurrogateHook(), settings, outcomes=log, dry_run=True, out=shown, err=io.StringIO()
+    )
+    with events.open("rb") as stream:
+        assert run.run(read_records(stream)) is True
+    log.close()
+    assert [(r["line"], r["status"]) for r in read_outcomes(out)] == [(1, "ok"), (2, "rejected")]
+    assert "not valid JSON" in read_outcomes(out)[1]["message"]
+    assert run.counts["rejected"] == 1
+    requests = [json.loads(line) for line in shown.getvalue().splitlines()]
+    assert [e["event_id"] for r in requests for e in r["json"]["data"]] == ["order-0"]

@@ -88,9 +88,7 @@ def cmd_transform(args: argparse.Namespace) -> int:
                 text = encode_line(outcome)
             except ValueError as error:
                 why = f"payload: cannot be written as UTF-8 JSON ({type(error).__name__})"
-                outcome = {**outcome, "status": "invalid", "error": why}
-                outcome.pop("payload", None)
-                outcome.pop("warnings", None)
+                outcome = {"line": line, "event_id": None, "status": "invalid", "error": why}
                 text = encode_line(outcome)
             any_invalid |= outcome["status"] == "invalid"
             sys.stdout.write(text)
