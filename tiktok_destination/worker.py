@@ -35,13 +35,15 @@ log = logging.getLogger("tiktok_destination")
 
 EXIT_OK, EXIT_STOPPED = exits.EXIT_OK, exits.EXIT_FAILED
 MAX_BLOCK_MS = 500
+"""Longest wait for new entries, so that a stop request is seen quickly."""
 FORGET_AFTER_MS = 24 * 3600 * 1000
 """Consumers (stopped workers) silent this long and holding nothing leave the group."""
-"""Longest wait for new entries, so that a stop request is seen quickly."""
 
 
 @dataclass(frozen=True)
 class Options:
+    """Where a worker reads (stream, group, its name) and its timings (the command's flags)."""
+
     stream: str
     group: str
     consumer: str
