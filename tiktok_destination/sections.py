@@ -215,17 +215,31 @@ def build_section(steps: Steps, node: Any, reading: Reading, where: str = "") ->
             continue
         else:
             value = None
-        if value is None:
-            value = (_fallback(record, reading) if record.fallbacks else None) or _default(
-                record, reading
-            )
-            if value is None and record.required is not None:
-                raise FieldProblem(f"{where}{name}: {record.required}")
-        if value is not None:
-            built[key] = value
-            if kept:
-                reading.values[name] = value
+        finish(record, key, kept, value, built, reading, where)
     return built
+
+
+def finish(
+    record: Field,
+    key: str,
+    kept: bool,
+    value: Any,
+    built: dict[str, Any],
+    reading: Reading,
+    where: str,
+) -> None:
+    """The walk after a step that is not plain has read ``value``: its fallbacks and default
+    when there is none, the required check, then the key (``compiled`` calls it as well)."""
+    if value is None:
+        value = (_fallback(record, reading) if record.fallbacks else None) or _default(
+            record, reading
+        )
+        if value is None and record.required is not None:
+            raise FieldProblem(f"{where}{record.name}: {record.required}")
+    if value is not None:
+        built[key] = value
+        if kept:
+            reading.values[record.name] = value
 
 
 def custom_value(value: Any, where: str) -> Any:

@@ -283,6 +283,8 @@ class Config:
     required_consent: tuple[str, ...]
     """Consent categories an event must grant, trimmed and lower-cased."""
     delivery: DeliveryConfig
+    expressions: dict[str, Any] = field(default_factory=dict)
+    """The source expression each of ``fields`` was compiled from (``compiled`` reads it)."""
 
 
 def _event_names(settings: Mapping[str, Any]) -> dict[str, dict[str, str]]:
@@ -318,11 +320,12 @@ def compile_settings(settings: Mapping[str, Any]) -> Config:
         raise SettingsError(problems)
     full = {**defaults(), **settings}
     smart = full["smart_mapping"]
-    fields = {
-        spec.name: compile_expression(smart[spec.name] if spec.name in smart else list(spec.source))
+    expressions = {
+        spec.name: smart[spec.name] if spec.name in smart else list(spec.source)
         for spec in FIELDS
         if spec.name in smart or spec.source
     }
+    fields = {name: compile_expression(expression) for name, expression in expressions.items()}
     return Config(
         source_ids={
             source: full[setting] for source, setting in SOURCE_SETTING.items() if full.get(setting)
@@ -339,4 +342,5 @@ def compile_settings(settings: Mapping[str, Any]) -> Config:
             dict.fromkeys(category.strip().lower() for category in full["required_consent"])
         ),
         delivery=DeliveryConfig(full["access_token"], **{key: full[key] for key in DELIVERY_KEYS}),
+        expressions=expressions,
     )

@@ -12,6 +12,7 @@ import json
 from decimal import Decimal
 from typing import Any
 
+from tiktok_destination.compiled import Builder, builders
 from tiktok_destination.facts import (
     EVENT_MAX_AGE_S,
     EVENT_MAX_AHEAD_S,
@@ -26,8 +27,6 @@ from tiktok_destination.quoting import kind, quote
 from tiktok_destination.sections import (
     FieldProblem,
     Reading,
-    Steps,
-    build_section,
     custom_section,
     plan,
     read_field,
@@ -79,7 +78,7 @@ _PRICED_BY = (("item_price", "price"), ("item_quantity", "quantity"))
 
 
 def _contents(
-    items: list[Any], reading: Reading, steps: Steps
+    items: list[Any], reading: Reading, build: Builder
 ) -> tuple[list[dict[str, Any]], bool]:
     """``properties.contents``, and whether every price and quantity given could be read."""
     contents = []
@@ -88,7 +87,7 @@ def _contents(
     for index, item in enumerate(items):
         if not isinstance(item, dict):
             raise FieldProblem(f"item_list[{index}]: expected an object, got {kind(item)}")
-        content = build_section(steps, item, reading, f"item_list[{index}].")
+        content = build(item, reading, f"item_list[{index}].")
         complete = complete and all(
             key in content or fields[field](item) is None for field, key in _PRICED_BY
         )
@@ -109,9 +108,11 @@ def _items_value(contents: list[dict[str, Any]]) -> float | int | None:
     return int(total) if total == total.to_integral_value() else float(total)
 
 
-def build_properties(event: dict[str, Any], reading: Reading, steps: Steps) -> dict[str, Any]:
+def build_properties(
+    event: dict[str, Any], reading: Reading, build: Builder, build_item: Builder
+) -> dict[str, Any]:
     """``data[0].properties``: the fields, then the items and what they add up to."""
-    properties = build_section(steps, event, reading)
+    properties = build(event, reading, "")
     fields = reading.config.fields
     # A value in a currency TikTok cannot read means nothing: it goes with the currency.
     currency_left_out = "currency" not in properties and fields["currency"](event) is not None
@@ -122,9 +123,7 @@ def build_properties(event: dict[str, Any], reading: Reading, steps: Steps) -> d
     if items is not None:
         if not isinstance(items, list):
             raise FieldProblem(f"item_list: expected a list of items, got {kind(items)}")
-        contents, complete = _contents(
-            items, reading, plan(reading.source, reading.platform)["item"]
-        )
+        contents, complete = _contents(items, reading, build_item)
         if contents:
             properties["contents"] = contents
             if scope_of(reading.source) == "web":
@@ -206,13 +205,14 @@ def build_event(
     if scope_of(source) == "app":
         platform = read_field(FIELD["device_platform"], event, reading)
         reading.platform = platform.lower() if isinstance(platform, str) else None
+    compiled = builders(config, source, reading.platform)  # the field walk, compiled
     for section, steps in plan(source, reading.platform).items():
         if section == "properties":
-            built = build_properties(event, reading, steps)
+            built = build_properties(event, reading, compiled[section], compiled["item"])
         elif section == "item" or not steps:
             continue
         else:
-            built = build_section(steps, event, reading)
+            built = compiled[section](event, reading, "")
         if section == "user" and config.custom_user_properties:
             rows = config.custom_user_properties
             built.update(custom_section(rows, event, "custom_user_properties"))

@@ -1,0 +1,209 @@
+"""The payload sections compiled for one settings object: one generated function per section.
+
+``builders(config, source, platform)`` gives, for every section of ``mapping.SECTIONS``, a
+function ``build(node, reading, where) -> dict`` that does exactly what
+``sections.build_section`` does with that section's steps (the same reads, fallbacks, readers,
+hashes, warnings and problems, in the same order), with the walk unrolled: each field's source
+path read inline (the path prefixes a section shares read once), its reader and record bound
+once, nothing looked up per event. The code is generated from the field records
+(``sections.plan``), never from a list of fields written here, so a record added to
+``mapping.FIELDS`` is compiled with the others; a smart-mapping expression that is not a plain
+path (a template, a constant, a list index) is called as its compiled getter.
+
+``python -m tiktok_destination.compiled SETTINGS.json [SOURCE [PLATFORM]]`` prints the code.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import threading
+import weakref
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from tiktok_destination.mapping import Section
+from tiktok_destination.sections import (
+    FieldProblem,
+    Reading,
+    _hash,
+    _Step,
+    finish,
+    plan,
+)
+from tiktok_destination.settings import Config
+from tiktok_destination.values import BadValue
+
+Builder = Callable[[Any, Reading, str], dict[str, Any]]
+Key = tuple[str, str | None]
+_compiled: weakref.WeakKeyDictionary[Config, dict[Key, dict[Section, Builder]]] = (
+    weakref.WeakKeyDictionary()
+)
+_lock = threading.Lock()
+
+
+def _plain_paths(expression: Any) -> list[tuple[str, ...]] | None:
+    """The key paths of an expression made of plain property paths only, else ``None``."""
+    parts = expression if isinstance(expression, list) else [expression]
+    paths = []
+    for part in parts:
+        if not isinstance(part, str) or "{{" in part:
+            return None
+        keys = tuple(part.split("."))
+        if any(key.isdigit() for key in keys):
+            return None
+        paths.append(keys)
+    return paths
+
+
+class _Writer:
+    """The text of one generated section function, and the objects its code names."""
+
+    def __init__(self, names: dict[str, Any]) -> None:
+        self.names = names
+        self.header: list[str] = []
+        """Reads of the path prefixes the fields share, at the top of the function."""
+        self.lines: list[str] = []
+        self.prefixes: dict[tuple[str, ...], str] = {}
+
+    def bind(self, stem: str, value: Any) -> str:
+        """A name for ``value`` in the generated module."""
+        name = f"{stem}_{len(self.names)}"
+        self.names[name] = value
+        return name
+
+    def line(self, depth: int, text: str) -> None:
+        self.lines.append("    " * depth + text)
+
+    def prefix(self, keys: tuple[str, ...]) -> str:
+        """The variable holding the node at ``keys`` (read at the top of the function)."""
+        if keys not in self.prefixes:
+            parent = "node_" if len(keys) == 1 else self.prefix(keys[:-1])
+            self.prefixes[keys] = name = f"at_{len(self.prefixes)}"
+            self.header.append(
+                f"    {name} = {parent}.get({keys[-1]!r}) if isinstance({parent}, dict) else None"
+                f"  # {'.'.join(keys)}"
+            )
+        return self.prefixes[keys]
+
+
+def _read_raw(writer: _Writer, step: _Step, config: Config, depth: int) -> None:
+    """Code setting ``raw`` to the field's value in ``node`` (``None`` when empty)."""
+    paths = _plain_paths(config.expressions.get(step.name))
+    if paths is None:
+        writer.line(depth, f"raw = FIELDS[{step.name!r}](node)  # not a plain path: its getter")
+        return
+    for index, keys in enumerate(paths):
+        inner = depth if index == 0 else depth + 1
+        if index:
+            writer.line(depth, "if raw is None:")
+        parent = "node_" if len(keys) == 1 else writer.prefix(keys[:-1])
+        writer.line(
+            inner, f"raw = {parent}.get({keys[-1]!r}) if isinstance({parent}, dict) else None"
+        )
+        writer.line(inner, "if not raw and isinstance(raw, EMPTY_WHEN_FALSY):")
+        writer.line(inner + 1, "raw = None")
+
+
+def _step_code(writer: _Writer, step: _Step, config: Config) -> None:
+    """One record's part of ``build_section``'s loop; what follows the read of a step that is
+    not plain is ``sections.finish``, shared with the walk."""
+    where = config.expressions.get(step.name)
+    if isinstance(where, list) and all(isinstance(part, str) for part in where):
+        shown = " or ".join(where)
+    else:
+        shown = json.dumps(where, ensure_ascii=True)
+    writer.line(1, f"# {step.name} -> {step.key}, from {shown}")
+    _read_raw(writer, step, config, 1)
+    writer.line(1, "if raw is not None:")
+    writer.line(2, "try:")
+    if step.read is not None:
+        writer.line(3, f"value = {writer.bind('read', step.read)}(raw)")
+    else:
+        writer.line(3, f"value = _hash({writer.bind('record', step.record)}, raw, reading)")
+    writer.line(2, "except BadValue as problem:")
+    if step.left_out is None:
+        writer.line(3, f'raise FieldProblem(where + {step.name!r} + f": {{problem}}") from None')
+    else:
+        template = writer.bind("left_out", step.left_out)
+        writer.line(
+            3, f"reading.warnings.append({template}.format(where=where + {step.name!r}, "
+            "problem=problem))"
+        )  # fmt: skip
+    writer.line(2, "else:")
+    if step.plain:
+        writer.line(3, "if value is not None:")
+        writer.line(4, f"built[{step.key!r}] = value")
+        return
+    finish = f"{writer.bind('record', step.record)}, {step.key!r}, {step.kept}"
+    writer.line(3, f"finish({finish}, value, built, reading, where)")
+    writer.line(1, "else:")
+    writer.line(2, f"finish({finish}, None, built, reading, where)")
+
+
+def _function(
+    section: Section, steps: Sequence[_Step], config: Config, names: dict[str, Any]
+) -> str:
+    writer = _Writer(names)
+    for step in steps:
+        _step_code(writer, step, config)
+    head = [
+        f"def build_{section}(node, reading, where):",
+        f'    """The {section} section: {", ".join(step.name for step in steps) or "nothing"}."""',
+        "    node_ = node if isinstance(node, dict) else None",
+        *writer.header,
+        "    built = {}",
+    ]
+    return "\n".join([*head, *writer.lines, "    return built", ""])
+
+
+def source_code(config: Config, source: str, platform: str | None) -> tuple[str, dict[str, Any]]:
+    """The generated code for events of ``source`` (and device ``platform``), and its names."""
+    names: dict[str, Any] = {
+        "BadValue": BadValue,
+        "FieldProblem": FieldProblem,
+        "finish": finish,
+        "_hash": _hash,
+        "EMPTY_WHEN_FALSY": (str, list, dict),
+        "FIELDS": config.fields,
+    }
+    header = f"# Compiled for {source} events" + (f" from {platform}" if platform else "")
+    functions = [
+        _function(section, steps, config, names)
+        for section, steps in plan(source, platform).items()
+    ]
+    return "\n\n".join([header, *functions]), names
+
+
+def builders(config: Config, source: str, platform: str | None) -> dict[Section, Builder]:
+    """The compiled section functions of ``config`` for events of ``source`` and ``platform``."""
+    kept = _compiled.get(config)
+    found = kept.get((source, platform)) if kept is not None else None
+    if found is not None:
+        return found
+    code, names = source_code(config, source, platform)
+    exec(compile(code, f"<compiled sections: {source}>", "exec"), names)
+    found = {section: names[f"build_{section}"] for section in plan(source, platform)}
+    with _lock:
+        _compiled.setdefault(config, {})[(source, platform)] = found
+    return found
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Print the code compiled for a settings file: ``SETTINGS.json [SOURCE [PLATFORM]]``."""
+    from tiktok_destination.settings import compile_settings
+
+    args = list(sys.argv[1:] if argv is None else argv)
+    if not args:
+        print(__doc__.splitlines()[-1].strip(), file=sys.stderr)
+        return 2
+    with open(args[0], encoding="utf-8") as stream:
+        config = compile_settings(json.load(stream))
+    source = args[1] if len(args) > 1 else "web"
+    platform = args[2] if len(args) > 2 else None
+    print(source_code(config, source, platform)[0])
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
