@@ -93,10 +93,6 @@ def _step(record: Field) -> _Step:
     return _Step(record.name, record.target[1], read, plain, record, left_out, kept)
 
 
-def _hash(record: Field, raw: Any, reading: Reading) -> Any:
-    return hash_user_value(record, raw, reading.config, reading.warnings)
-
-
 Steps = tuple[_Step, ...]
 
 
@@ -139,10 +135,12 @@ class Reading:
 
     def cookie(self, name: str) -> str | None:
         if self.cookies is _UNREAD:
-            self.cookies = next(
-                (raw for raw in (get(self.event) for get in _COOKIE_GETTERS) if raw is not None),
-                None,
-            )
+            self.cookies = None
+            for get in _COOKIE_GETTERS:
+                raw = get(self.event)
+                if raw is not None:
+                    self.cookies = raw
+                    break
         return cookie_value(self.cookies, name)
 
 
@@ -201,7 +199,10 @@ def build_section(steps: Steps, node: Any, reading: Reading, where: str = "") ->
         raw = fields[name](node)
         if raw is not None:
             try:
-                value = read(raw) if read is not None else _hash(record, raw, reading)
+                if read is not None:
+                    value = read(raw)
+                else:
+                    value = hash_user_value(record, raw, reading.config, reading.warnings)
             except BadValue as problem:
                 if left_out is None:
                     raise FieldProblem(f"{where}{name}: {problem}") from None
@@ -270,6 +271,11 @@ def _hasher(kind: str, config: Config) -> Callable[[str], str | None]:
         return lambda text: hashing.hash_phone(text, region)
     lowercase = config.lowercase_user_id
     return lambda text: hashing.hash_external_id(text, lowercase)
+
+
+def _hash(record: Field, raw: Any, reading: Reading) -> Any:
+    """``raw`` hashed as ``record.hashing`` says (generated sections, ``compiled``, call it)."""
+    return hash_user_value(record, raw, reading.config, reading.warnings)
 
 
 def hash_user_value(
