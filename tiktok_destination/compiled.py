@@ -17,8 +17,6 @@ from __future__ import annotations
 
 import json
 import sys
-import threading
-import weakref
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -35,11 +33,6 @@ from tiktok_destination.settings import Config
 from tiktok_destination.values import BadValue
 
 Builder = Callable[[Any, Reading, str], dict[str, Any]]
-Key = tuple[str, str | None]
-_compiled: weakref.WeakKeyDictionary[Config, dict[Key, dict[Section, Builder]]] = (
-    weakref.WeakKeyDictionary()
-)
-_lock = threading.Lock()
 
 
 def _plain_paths(expression: Any) -> list[tuple[str, ...]] | None:
@@ -176,17 +169,19 @@ def source_code(config: Config, source: str, platform: str | None) -> tuple[str,
 
 
 def builders(config: Config, source: str, platform: str | None) -> dict[Section, Builder]:
-    """The compiled section functions of ``config`` for events of ``source`` and ``platform``."""
-    kept = _compiled.get(config)
-    found = kept.get((source, platform)) if kept is not None else None
+    """The compiled section functions of ``config`` for events of ``source`` and ``platform``.
+
+    Kept on the config itself (``Config.sections``): two threads compiling the same ones at
+    once both get working functions, and one set is kept.
+    """
+    found: dict[Section, Builder] | None = config.sections.get((source, platform))
     if found is not None:
         return found
     code, names = source_code(config, source, platform)
     exec(compile(code, f"<compiled sections: {source}>", "exec"), names)
     found = {section: names[f"build_{section}"] for section in plan(source, platform)}
-    with _lock:
-        _compiled.setdefault(config, {})[(source, platform)] = found
-    return found
+    kept: dict[Section, Builder] = config.sections.setdefault((source, platform), found)
+    return kept
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -285,6 +285,9 @@ class Config:
     delivery: DeliveryConfig
     expressions: dict[str, Any] = field(default_factory=dict)
     """The source expression each of ``fields`` was compiled from (``compiled`` reads it)."""
+    sections: dict[tuple[str, str | None], Any] = field(default_factory=dict, repr=False)
+    """Filled on first use by ``compiled.builders``: per ``(source, platform)``, the generated
+    section functions; kept with the config (which ``state`` keeps), in no cache of their own."""
 
 
 def _event_names(settings: Mapping[str, Any]) -> dict[str, dict[str, str]]:
