@@ -159,7 +159,7 @@ def send_command(events: Path, url: str, work: Path, concurrency: int | None) ->
         code = cli.main(argv)
     assert code == 0, f"send exited {code}"
     with outcomes.open(encoding="utf-8") as stream:
-        return sum(1 for _ in stream)
+        return sum(json.loads(line)["status"] == "delivered" for line in stream)
 
 
 def compare(

@@ -11,6 +11,8 @@ Measured side by side in each round, on one core:
 
 - the host's own round trip: ``json.loads`` of each event's text, ``json.dumps`` of the result;
 - ``transform(event, config, now)`` called directly, settings compiled once;
+- the same with the field walk of ``sections.build_section`` instead of the sections compiled
+  for the settings (``compiled``), to show what compiling gives;
 - the per-event hook, ``cdp_destination_transform``, through a real pluggy ``PluginManager``;
 - the batch hook, ``cdp_destination_transform_batch``, 1000 events a call.
 
@@ -74,6 +76,29 @@ def direct(texts: list[str]) -> Callable[[], object]:
     return run
 
 
+def walked(texts: list[str]) -> Callable[[], object]:
+    """The direct transform, its sections built by the generic walk instead of compiled code."""
+    from functools import partial
+
+    from tiktok_destination import transform as module
+    from tiktok_destination.sections import build_section, plan
+
+    def walk_builders(config: Any, source: str, platform: str | None) -> dict[str, Any]:
+        return {s: partial(build_section, steps) for s, steps in plan(source, platform).items()}
+
+    run = direct(texts)
+
+    def run_walked() -> None:
+        compiled = getattr(module, "builders")  # noqa: B009
+        setattr(module, "builders", walk_builders)  # noqa: B010
+        try:
+            run()
+        finally:
+            setattr(module, "builders", compiled)  # noqa: B010
+
+    return run_walked
+
+
 def _hook() -> Any:
     manager = pluggy.PluginManager(hookspecs.PROJECT)
     manager.add_hookspecs(hookspecs)
@@ -109,13 +134,18 @@ def batch_hook(texts: list[str]) -> Callable[[], object]:
 MEASURES: dict[str, Prepare] = {
     "json.loads + json.dumps": round_trip,
     "transform, direct": direct,
+    "transform, field walk": walked,
     "per-event hook": per_event_hook,
     f"batch hook, {BATCH} a call": batch_hook,
 }
 
 
 def available(label: str) -> bool:
-    """The batch hook is missing from older trees (measured for the 'before' figures)."""
+    """Older trees (measured for the 'before' figures) have no batch hook, no compiled code."""
+    if label == "transform, field walk":
+        from tiktok_destination import transform as module
+
+        return hasattr(module, "builders")
     return label != f"batch hook, {BATCH} a call" or hasattr(
         hookspecs, "cdp_destination_transform_batch"
     )
