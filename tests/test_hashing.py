@@ -233,3 +233,19 @@ def test_short_values_are_still_cached_and_long_ones_still_hashed() -> None:
     hashing.hash_email(long_email)
     info = hashing._cached_email_hash.cache_info()
     assert (info.hits, info.currsize) == (1, 1)
+
+
+def test_validity_from_compiled_metadata_agrees_with_phonenumbers() -> None:
+    rng = random.Random(20261128)
+    codes = sorted(phonenumbers.COUNTRY_CODE_TO_REGION_CODE)
+    valid = 0
+    for _ in range(30000):
+        code = rng.choice((1, 1, 33, 44, 49, 7, 61, *codes))
+        national = str(rng.randint(1, 9)) + "".join(
+            rng.choice("0123456789") for _ in range(rng.randint(3, 12))
+        )
+        number = phonenumbers.PhoneNumber(country_code=code, national_number=int(national))
+        expected = phonenumbers.is_valid_number(number)
+        assert phones._valid(code, national) == expected, (code, national)
+        valid += expected
+    assert valid > 1000  # valid numbers were among them, not only invalid ones

@@ -44,14 +44,56 @@ def _country_rules(country_code: int) -> tuple[re.Pattern[str] | None, frozenset
     )
 
 
+_TYPES = (
+    "premium_rate", "toll_free", "shared_cost", "voip", "personal_number", "pager", "uan",
+    "voicemail", "fixed_line", "mobile",
+)  # fmt: skip
+"""The number types of phonenumbers' metadata: a valid number is one of them."""
+
+
+def _pattern(desc: object) -> re.Pattern[str] | None:
+    pattern = getattr(desc, "national_number_pattern", None)
+    return re.compile(pattern) if pattern else None
+
+
+@lru_cache(maxsize=512)
+def _types(country_code: int, region: str) -> tuple[re.Pattern[str], ...]:
+    """The national-number patterns of the number types of ``region`` (for ``country_code``)."""
+    metadata = PhoneMetadata.metadata_for_region_or_calling_code(country_code, region)
+    typed = (_pattern(getattr(metadata, kind, None)) for kind in _TYPES)
+    return tuple(pattern for pattern in typed if pattern is not None)
+
+
+def _typed(country_code: int, region: str, number: str) -> bool:
+    """Whether ``number`` is of a known type in ``region``: phonenumbers' ``_number_type_helper``
+    answering anything but UNKNOWN (each type's pattern lies within the general one, and its
+    possible lengths only spare a regular expression)."""
+    return any(pattern.fullmatch(number) for pattern in _types(country_code, region))
+
+
+@lru_cache(maxsize=512)
+def _leading_digits(region: str) -> re.Pattern[str] | None:
+    metadata = PhoneMetadata.metadata_for_region(region)
+    pattern = metadata.leading_digits if metadata is not None else None
+    return re.compile(pattern) if pattern is not None else None
+
+
 def _valid(country_code: int, national_number: str) -> bool:
-    """Whether phonenumbers finds the number valid; leading zeros (Italy) are left to its parser."""
+    """Whether phonenumbers finds the number valid (``is_valid_number``), from its metadata
+    compiled once per region; leading zeros (Italy) are left to its parser."""
     if national_number.startswith("0"):
         return False
-    number = phonenumbers.PhoneNumber(
-        country_code=country_code, national_number=int(national_number)
-    )
-    return bool(phonenumbers.is_valid_number(number))
+    regions = phonenumbers.COUNTRY_CODE_TO_REGION_CODE[country_code]  # a known code: callers'
+    if len(regions) == 1:
+        return _typed(country_code, regions[0], national_number)
+    for region in regions:  # the region of the number, as region_code_for_number finds it
+        leading = _leading_digits(region)
+        if leading is not None:
+            if leading.match(national_number):
+                return _typed(country_code, region, national_number)
+        elif _typed(country_code, region, national_number):
+            return True
+    return False
 
 
 def international(digits: str) -> str | None:
