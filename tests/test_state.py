@@ -122,7 +122,7 @@ def test_a_refused_token_is_not_sent_again_by_any_settings(
         assert outcome[0]["status"] == "delivered"
 
 
-THREADS, TENANTS, CALLS, PER_SEND = 8, 64, 1000, 6
+THREADS, TENANTS, CALLS, PER_SEND = 8, 64, 600, 6
 WRONG_TOKENS = (62, 63)
 INVALID = (60, 61)
 
@@ -140,7 +140,7 @@ def test_hooks_never_raise_nor_leak_under_threads_and_tenants(
 ) -> None:
     """8 threads, 64 tenants (some invalid, some with a refused token), the process state small
     enough to evict all the time, settings passed as the same dicts or as fresh equal ones."""
-    monkeypatch.setattr(state, "_state", State(max_tenants=56))
+    monkeypatch.setattr(state, "_state", State(max_tenants=60))
     tenants = [_settings(n, tiktok.url) for n in range(TENANTS)]
     raised: list[BaseException] = []
     results: list[tuple[int, str, dict[str, Any]]] = []
