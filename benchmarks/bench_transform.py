@@ -45,7 +45,8 @@ from tiktok_destination import hookspecs, plugin  # noqa: E402
 from tiktok_destination.settings import compile_settings  # noqa: E402
 from tiktok_destination.transform import transform  # noqa: E402
 
-NOW = 1_702_000_000.0
+NOW = time.time()
+"""The direct transform's clock: the real one, as the hooks read it."""
 BATCH = 1000
 Prepare = Callable[[list[str]], Callable[[], object]]
 """Given the JSON texts of fresh events, get ready (off the clock) and return the timed run."""

@@ -15,6 +15,7 @@ Import it as ``benchmarks.events`` with the repository root on ``sys.path``.
 from __future__ import annotations
 
 import random
+import time
 from datetime import datetime, timezone
 from typing import Any
 
@@ -30,7 +31,9 @@ SETTINGS: dict[str, Any] = {
 KINDS = ("page_view", "view_item", "add_to_cart", "purchase", "lead", "app")
 """The labels of ``labelled_events``: web events by name, sign-ups and leads, app events."""
 
-_START = 1_700_000_000  # 2023-11-14T22:13:20Z; events spread over the following 30 days
+_START = (int(time.time()) // 86400 - 27) * 86400
+"""Events spread over the 26 days from here: recent, as a live feed's are (TikTok takes events
+up to 28 days old; the hooks read the real clock)."""
 
 _WEB_AGENTS = (
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
@@ -110,7 +113,7 @@ class _Maker:
 
     def _timestamp(self) -> int | str:
         rng = self.rng
-        seconds = _START + rng.randrange(30 * 86400)
+        seconds = _START + rng.randrange(26 * 86400)
         if rng.random() < 0.7:
             return seconds * 1000 + rng.randrange(1000)
         moment = datetime.fromtimestamp(seconds, tz=timezone.utc)
