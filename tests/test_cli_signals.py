@@ -6,14 +6,17 @@ stop all the same (a run that inherited an ignored SIGINT used to finish and exi
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import select
 import signal
+import struct
 import subprocess
+import termios
 import time
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import pytest
 from cli_helpers import (
@@ -40,6 +43,18 @@ def wait_for(condition: Any, what: str) -> None:
     while not condition():
         assert time.monotonic() < deadline, f"timed out waiting for {what}"
         time.sleep(0.02)
+
+
+def statuses(path: Path) -> dict[str, str]:
+    """The latest status of each event in an outcomes file being written (whole lines only)."""
+    text = path.read_bytes().decode() if path.exists() else ""
+    whole = text[: text.rfind("\n") + 1]
+    return {r["event_id"]: r["status"] for r in map(json.loads, whole.splitlines())}
+
+
+def unread(pipe: IO[str]) -> int:
+    """Bytes written to ``pipe`` that its reader has not read yet."""
+    return int(struct.unpack("i", fcntl.ioctl(pipe.fileno(), termios.FIONREAD, b"\0" * 4))[0])
 
 
 @pytest.mark.parametrize(("signum", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
@@ -166,10 +181,12 @@ def test_sigint_on_a_stdin_stream_stops_cleanly(tmp_path: Path, tiktok: FakeTikT
     try:
         process.stdin.write(json.dumps(purchase(0)) + "\n")
         process.stdin.flush()
-        wait_for(lambda: tiktok.event_ids, "the first event")
+        # its outcome recorded, not only posted: a signal before that makes it "interrupted"
+        wait_for(lambda: statuses(out).get("order-0") == "delivered", "the first outcome")
         process.stdin.write(json.dumps(purchase(1)) + "\n")
         process.stdin.flush()
-        time.sleep(0.5)  # read and buffered, not yet sent (buffers wait up to 2 s)
+        wait_for(lambda: unread(process.stdin) == 0, "send to read the second event")
+        time.sleep(0.5)  # taken off the reading thread (ms); flushed only 2 s after: not yet sent
         process.send_signal(signal.SIGINT)
         assert process.wait(timeout=WAIT_S) == 130
     finally:
