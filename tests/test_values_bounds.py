@@ -102,11 +102,20 @@ def test_a_custom_property_that_is_no_json_ends_invalid_quickly(value: Any, prob
 
 
 @pytest.mark.parametrize("value", [circular(), nested(100_000)], ids=["circular", "deep"])
-def test_a_template_reading_a_value_that_is_no_json_ends_invalid(value: Any) -> None:
+def test_a_template_reading_a_value_that_is_no_json_ends_invalid(
+    value: Any, caplog: pytest.LogCaptureFixture
+) -> None:
     started = time.monotonic()
     outcome = transform({"user": {"tier": value}})
     assert time.monotonic() - started < 10.0
     assert outcome["status"] == "invalid"
+    problem = "nested more than 32 levels deep, or circular"
+    assert outcome["error"] == f"custom_user_properties.tier: {problem}"
+    smart = {**SETTINGS, "smart_mapping": {"description": "Basket {{basket}}"}}
+    event = {"event_name": "purchase", "id": "o-2", "basket": value}
+    outcome = dict(transform_event(event, smart, NOW))
+    assert (outcome["status"], outcome["error"]) == ("invalid", f"description: {problem}")
+    assert caplog.records == []  # an outcome, not a bug with a traceback in the log
 
 
 def test_json_within_the_bounds_is_kept_as_it_is() -> None:

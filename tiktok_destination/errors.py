@@ -1,7 +1,7 @@
 """The plugin's exceptions, under one root. None of them ever leaves a hook.
 
-``FieldProblem`` (a field of one event cannot be sent) lives with the transform that raises it,
-and subclasses ``DestinationError`` too.
+``FieldProblem`` (a field of one event cannot be sent) is raised by the transform, and by a
+``{{template}}`` source expression that cannot write a value as text.
 """
 
 from __future__ import annotations
@@ -21,3 +21,7 @@ class SettingsError(DestinationError, ValueError):
 
 class BadValue(DestinationError, ValueError):
     """A value that cannot be sent; the message says why, without naming the field."""
+
+
+class FieldProblem(DestinationError, ValueError):
+    """A field whose value cannot be sent; the message names the field."""

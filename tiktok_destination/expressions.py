@@ -3,7 +3,8 @@
 An expression is a property path (``"user.email"``, ``"items.0.id"``), a template with ``{{path}}``
 parts (``"{{user.first_name}} {{user.last_name}}"``), a constant (``{"value": ...}``) or a list of
 expressions tried in order. ``compile_expression`` turns one into a getter once, so that reading a
-field per event is a few dict look-ups. Getters return ``None`` for empty values.
+field per event is a few dict look-ups. Getters return ``None`` for empty values; a template
+raises ``FieldProblem`` naming its field for a part it cannot write as text (circular, too deep).
 """
 
 from __future__ import annotations
@@ -12,6 +13,9 @@ import json
 import re
 from collections.abc import Callable, Sequence
 from typing import Any
+
+from tiktok_destination.errors import BadValue, FieldProblem
+from tiktok_destination.values import to_json_value
 
 Getter = Callable[[Any], Any]
 
@@ -67,12 +71,12 @@ def _as_text(value: Any) -> str:
         return value
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, (dict, list)):
-        return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    if isinstance(value, (dict, list)):  # BadValue when it is no JSON (circular, too deep)
+        return json.dumps(to_json_value(value), separators=(",", ":"), ensure_ascii=False)
     return str(value)
 
 
-def _template_getter(template: str) -> Getter:
+def _template_getter(template: str, name: str) -> Getter:
     pieces = _PLACEHOLDER.split(template)
     texts = pieces[0::2]
     getters = [path_getter(path) for path in pieces[1::2]]
@@ -82,9 +86,12 @@ def _template_getter(template: str) -> Getter:
         if all(value is None for value in values):
             return None
         out = [texts[0]]
-        for value, text in zip(values, texts[1:], strict=True):
-            out.append("" if value is None else _as_text(value))
-            out.append(text)
+        try:
+            for value, text in zip(values, texts[1:], strict=True):
+                out.append("" if value is None else _as_text(value))
+                out.append(text)
+        except BadValue as problem:
+            raise FieldProblem(f"{name}: {problem}") from None
         return "".join(out).strip() or None
 
     return render
@@ -104,15 +111,16 @@ def _first_of(getters: Sequence[Getter]) -> Getter:
     return first
 
 
-def compile_expression(expression: Any) -> Getter:
-    """Compile a source expression (already validated against the settings schema)."""
+def compile_expression(expression: Any, name: str = "value") -> Getter:
+    """Compile a source expression (already validated against the settings schema) of the field
+    ``name`` (named in the ``FieldProblem`` of a template)."""
     if isinstance(expression, str):
         if _PLACEHOLDER.search(expression):
-            return _template_getter(expression)
+            return _template_getter(expression, name)
         return path_getter(expression)
     if isinstance(expression, dict):
         constant = None if is_empty(expression.get("value")) else expression["value"]
         return lambda _node: constant
     if isinstance(expression, list):
-        return _first_of([compile_expression(part) for part in expression])
+        return _first_of([compile_expression(part, name) for part in expression])
     raise TypeError(f"not a source expression: {type(expression).__name__}")

@@ -14,7 +14,7 @@ from functools import cache
 from typing import Any, NamedTuple
 
 from tiktok_destination import hashing
-from tiktok_destination.errors import DestinationError
+from tiktok_destination.errors import FieldProblem as FieldProblem
 from tiktok_destination.expressions import Getter, is_empty, path_getter
 from tiktok_destination.facts import scope_of
 from tiktok_destination.mapping import (
@@ -31,11 +31,6 @@ from tiktok_destination.quoting import kind
 from tiktok_destination.readers import READERS, cookie_value, query_parameter, url_host
 from tiktok_destination.settings import Config
 from tiktok_destination.values import BadValue, to_json_value, to_string
-
-
-class FieldProblem(DestinationError, ValueError):
-    """A field whose value cannot be sent; the message names the field."""
-
 
 _COOKIE_GETTERS = tuple(path_getter(path) for path in COOKIE_SOURCES)
 _UNREAD = object()

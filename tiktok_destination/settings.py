@@ -312,8 +312,10 @@ def _event_names(settings: Mapping[str, Any]) -> dict[str, dict[str, str]]:
     return names
 
 
-def _custom(rows: list[dict[str, Any]]) -> tuple[tuple[str, Getter], ...]:
-    return tuple((row["name"], compile_expression(row["value"])) for row in rows)
+def _custom(rows: list[dict[str, Any]], setting: str) -> tuple[tuple[str, Getter], ...]:
+    return tuple(
+        (row["name"], compile_expression(row["value"], f"{setting}.{row['name']}")) for row in rows
+    )
 
 
 def compile_settings(settings: Mapping[str, Any]) -> Config:
@@ -328,7 +330,7 @@ def compile_settings(settings: Mapping[str, Any]) -> Config:
         for spec in FIELDS
         if spec.name in smart or spec.source
     }
-    fields = {name: compile_expression(expression) for name, expression in expressions.items()}
+    fields = {name: compile_expression(source, name) for name, source in expressions.items()}
     return Config(
         source_ids={
             source: full[setting] for source, setting in SOURCE_SETTING.items() if full.get(setting)
@@ -336,8 +338,8 @@ def compile_settings(settings: Mapping[str, Any]) -> Config:
         test_event_code=full.get("test_event_code"),
         event_names=_event_names(full),
         fields=fields,
-        custom_event_properties=_custom(full["custom_event_properties"]),
-        custom_user_properties=_custom(full["custom_user_properties"]),
+        custom_event_properties=_custom(full["custom_event_properties"], "custom_event_properties"),
+        custom_user_properties=_custom(full["custom_user_properties"], "custom_user_properties"),
         autodiscover_event_source=full["autodiscover_event_source"],
         lowercase_user_id=full["lowercase_user_id"],
         default_phone_region=full.get("default_phone_region"),
