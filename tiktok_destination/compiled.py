@@ -20,7 +20,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from tiktok_destination.mapping import Section
+from tiktok_destination.mapping import Field, Section
 from tiktok_destination.sections import (
     FieldProblem,
     Reading,
@@ -98,6 +98,16 @@ def _read_raw(writer: _Writer, step: _Step, config: Config, depth: int) -> None:
         writer.line(inner + 1, "raw = None")
 
 
+def _acts_when_missing(record: Field) -> bool:
+    """Whether ``sections.finish`` does anything for a missing value of ``record``."""
+    return bool(
+        record.fallbacks
+        or record.default is not None
+        or record.default_from is not None
+        or record.required is not None
+    )
+
+
 def _step_code(writer: _Writer, step: _Step, config: Config) -> None:
     """One record's part of ``build_section``'s loop; what follows the read of a step that is
     not plain is ``sections.finish``, shared with the walk."""
@@ -128,8 +138,18 @@ def _step_code(writer: _Writer, step: _Step, config: Config) -> None:
         writer.line(3, "if value is not None:")
         writer.line(4, f"built[{step.key!r}] = value")
         return
-    finish = f"{writer.bind('record', step.record)}, {step.key!r}, {step.kept}"
-    writer.line(3, f"finish({finish}, value, built, reading, where)")
+    # ``finish`` of a value read: the key (and the value kept for the fields that read it).
+    record = step.record
+    writer.line(3, "if value is not None:")
+    writer.line(4, f"built[{step.key!r}] = value")
+    if step.kept:
+        writer.line(4, f"reading.values[{step.name!r}] = value")
+    if not _acts_when_missing(record):
+        return
+    # ``finish`` of a missing value: fallbacks, default, the required check.
+    finish = f"{writer.bind('record', record)}, {step.key!r}, {step.kept}"
+    writer.line(3, "else:")
+    writer.line(4, f"finish({finish}, None, built, reading, where)")
     writer.line(1, "else:")
     writer.line(2, f"finish({finish}, None, built, reading, where)")
 

@@ -167,12 +167,16 @@ def _fallback(record: Field, reading: Reading) -> str | None:
     for fallback in record.fallbacks:
         if isinstance(fallback, Cookie):
             value = reading.cookie(fallback.name)
-        elif fallback.same_host_as is not None and url_host(
-            reading.values.get(fallback.same_host_as)
-        ) != url_host(reading.values.get(fallback.of)):
-            continue
         else:
             value = query_parameter(reading.values.get(fallback.of), fallback.name)
+            # The hosts are compared only when the parameter is there (parsing URLs is dear).
+            if (
+                value is not None
+                and fallback.same_host_as is not None
+                and url_host(reading.values.get(fallback.same_host_as))
+                != url_host(reading.values.get(fallback.of))
+            ):
+                continue
         if value is not None:
             return value
     return None
