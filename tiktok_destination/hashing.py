@@ -75,14 +75,21 @@ def to_e164(value: str, default_region: str | None) -> str | None:
     return fast if fast is not None else _parse_e164(text, default_region)
 
 
+@lru_cache(maxsize=16)
+def _parsed(text: str, default_region: str | None) -> phonenumbers.PhoneNumber | None:
+    """The full parser's reading of ``text``, or ``None``; kept for a few numbers only, so that
+    ``phone_problem``, asked right after a number failed, does not parse it again."""
+    try:
+        return phonenumbers.parse(text, default_region)
+    except phonenumbers.NumberParseException:
+        return None
+
+
 @lru_cache(maxsize=4096)
 def _parse_e164(text: str, default_region: str | None) -> str | None:
     """The full parser, for numbers the fast path leaves; users come back, so cached."""
-    try:
-        number = phonenumbers.parse(text, default_region)
-    except phonenumbers.NumberParseException:
-        return None
-    if not phonenumbers.is_valid_number(number):
+    number = _parsed(text, default_region)
+    if number is None or not phonenumbers.is_valid_number(number):
         return None
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
@@ -95,11 +102,8 @@ def phone_problem(value: str, default_region: str | None) -> str:
     text = value.strip()
     if len(text) > 64:
         return "could not be read as E.164"
-    try:
-        number = phonenumbers.parse(text, default_region)
-    except phonenumbers.NumberParseException:
-        return "could not be read as E.164"
-    if not phonenumbers.is_possible_number(number):
+    number = _parsed(text, default_region)
+    if number is None or not phonenumbers.is_possible_number(number):
         return "could not be read as E.164"
     return f"is not a valid phone number for its country (+{number.country_code})"
 
