@@ -281,29 +281,37 @@ def hash_user_value(
     record: Field, value: Any, config: Config, warnings: list[str]
 ) -> str | list[str] | None:
     """``value`` (one or a list) normalised and hashed as ``record.hashing`` says."""
-    field_name = record.name
     hasher = _hasher(record.hashing or "", config)
-    values = value if isinstance(value, list) else [value]
+    if not isinstance(value, list):
+        return _hash_one(record, value, record.name, hasher, config, warnings)
     hashes = []
-    for index, item in enumerate(values):
-        if is_empty(item):
-            continue
-        try:
-            text = to_string(item)
-        except BadValue:  # the value is personal data: name its type, never echo it
-            where = f"{field_name}[{index}]" if isinstance(value, list) else field_name
-            raise FieldProblem(f"{where}: expected a string, got {kind(item)}") from None
-        digest = hasher(text)
+    for index, item in enumerate(value):
+        digest = _hash_one(record, item, f"{record.name}[{index}]", hasher, config, warnings)
         if digest is not None:
             hashes.append(digest)
-        elif record.hashing == "phone" and text.strip():
-            region = config.default_phone_region
-            problem = hashing.phone_problem(text, region)
-            unread = problem.startswith("could not")
-            hint = (
-                " (set default_phone_region for national numbers)" if unread and not region else ""
-            )
-            warnings.append(f"{field_name}: left out a number that {problem}{hint}")
-    if not hashes:
+    return hashes or None
+
+
+def _hash_one(
+    record: Field,
+    item: Any,
+    where: str,
+    hasher: Callable[[str], str | None],
+    config: Config,
+    warnings: list[str],
+) -> str | None:
+    """One value hashed; ``None`` when empty, or a phone number left out with a warning."""
+    if is_empty(item):
         return None
-    return hashes if isinstance(value, list) else hashes[0]
+    try:
+        text = to_string(item)
+    except BadValue:  # the value is personal data: name its type, never echo it
+        raise FieldProblem(f"{where}: expected a string, got {kind(item)}") from None
+    digest = hasher(text)
+    if digest is None and record.hashing == "phone" and text.strip():
+        region = config.default_phone_region
+        problem = hashing.phone_problem(text, region)
+        unread = problem.startswith("could not")
+        hint = " (set default_phone_region for national numbers)" if unread and not region else ""
+        warnings.append(f"{record.name}: left out a number that {problem}{hint}")
+    return digest
