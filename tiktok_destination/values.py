@@ -159,6 +159,8 @@ def _epoch_number(value: Any) -> Decimal | float | int:
 
 def to_epoch_seconds(value: Any) -> int:
     """Whole epoch seconds (truncated) from seconds, milliseconds or an ISO 8601 string."""
+    if isinstance(value, str) and ":" in value:  # never a number: spare Decimal's exception
+        return _checked_seconds(_parse_iso(value), value)
     try:
         number = _epoch_number(value)
     except InvalidOperation:
