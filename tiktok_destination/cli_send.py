@@ -88,10 +88,10 @@ def cmd_send(args: argparse.Namespace) -> int:
             reader = EventReader(stream)
             run.position = lambda: reader.position
             size = _regular_size(stream)
-            records: Iterable[Any] = iter(reader)
+            lines: Iterable[Any] = iter(reader)
             if size is None:  # a stream may pause: don't keep events waiting
-                records = with_ticks(records, MAX_WAIT_S / 2)
-            run.run(records, total_bytes=size)
+                lines = with_ticks(lines, MAX_WAIT_S / 2)
+            run.run(lines, total_bytes=size)
         finally:
             if outcomes is not None:
                 outcomes.close()

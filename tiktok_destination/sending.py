@@ -8,6 +8,9 @@ Every event gets one outcome record in ``--outcomes`` as soon as it is known, an
 posted gets a ``sending`` record before the post (``outcome_log``). SIGINT and SIGTERM stop
 cleanly (``signals``): what was not sent is recorded ``failed``. With ``--resume`` the lines an
 earlier run finished are passed over (``resume``).
+
+Words: an *input line* is one numbered event read (``InputLine``, ``lines``); a *record* is one
+outcome written to ``--outcomes`` (``record``, ``records``).
 """
 
 from __future__ import annotations
@@ -34,14 +37,15 @@ from tiktok_destination.outcome_log import (
     record,
 )
 from tiktok_destination.progress import Progress
-from tiktok_destination.records import NotJson, Record, own_event_id
+from tiktok_destination.records import NotJson, own_event_id
+from tiktok_destination.records import Record as InputLine
 from tiktok_destination.resume import Finished
 
 Pending = list[tuple[int, dict[str, Any]]]
 MAX_WAIT_S = 2.0
 """Longest an event waits in a buffer that is not full."""
 TICK = object()
-"""Stands in the record stream when no record came for a while."""
+"""Stands in the stream of input lines when no line came for a while."""
 STATUSES = ("ok", "skipped", "invalid", "delivered", "rejected", "failed")
 INTERRUPTED_BEFORE = "interrupted before sending: not delivered"
 INTERRUPTED_DURING = (
@@ -51,15 +55,15 @@ INTERRUPTED_DURING = (
 DRY_RUN = "dry run: not sent"
 
 
-def with_ticks(records: Iterable[Record], every_s: float) -> Iterator[Record | object]:
-    """``records`` as they come, read in a thread, and ``TICK`` when none came for ``every_s``."""
+def with_ticks(lines: Iterable[InputLine], every_s: float) -> Iterator[InputLine | object]:
+    """``lines`` as they come, read in a thread, and ``TICK`` when none came for ``every_s``."""
     arrived: queue.SimpleQueue[Any] = queue.SimpleQueue()
     done = object()
 
     def pump() -> None:
         signals.block_in_this_thread()
         try:
-            for item in records:
+            for item in lines:
                 arrived.put(item)
         except Exception as error:  # handed to the reading side, raised there
             arrived.put(error)
@@ -123,8 +127,8 @@ class SendRun:
         """Bytes of input read so far (for the progress bar)."""
         self._progress: Progress | None = None
 
-    def run(self, records: Iterable[Record | object], total_bytes: int | None = None) -> bool:
-        """Process every record (``TICK``s included); ``False`` when stopped before the end."""
+    def run(self, lines: Iterable[InputLine | object], total_bytes: int | None = None) -> bool:
+        """Process every input line (``TICK``s included); ``False`` when stopped before the end."""
         if self.config.test_event_code:
             print(
                 "warning: test_event_code is set: TikTok shows these events in Test Events "
@@ -134,9 +138,9 @@ class SendRun:
         self._progress = Progress(self.err, total_bytes)
         self._workers = None if self.dry_run else Workers(self.window, "send")
         try:
-            for item in records:
+            for item in lines:
                 if item is not TICK:
-                    line, event = cast(Record, item)
+                    line, event = cast(InputLine, item)
                     self._take(line, event)
                 self._flush_waiting()
                 self._collect()
