@@ -144,8 +144,9 @@ def test_transient_trouble_is_retried(
 def test_read_timeout_is_retried(
     tiktok: FakeTikTok, make_deliverer: MakeDeliverer, sleeps: list[float]
 ) -> None:
-    tiktok.fail_next(Stall(0.6))
-    outcomes = make_deliverer(timeout_s=0.2).send([payload("e1")])
+    tiktok.fail_next(Stall(10.0))  # cut short when the server stops
+    # the retry must be answered within the timeout on a loaded machine too: not 0.2 s
+    outcomes = make_deliverer(timeout_s=2.0).send([payload("e1")])
     assert statuses(outcomes) == ["delivered"]
     assert len(tiktok.requests) == 2 and len(sleeps) == 1
 
@@ -344,7 +345,7 @@ def test_the_token_never_shows(
     tiktok: FakeTikTok, make_deliverer: MakeDeliverer, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)
-    config = DeliveryConfig(TOKEN, api_url=tiktok.url, max_retries=1, timeout_s=0.2)
+    config = DeliveryConfig(TOKEN, api_url=tiktok.url, max_retries=1, timeout_s=2.0)
     seen: list[str] = [repr(config), str(config)]
     tiktok.bad_event_ids = {"bad"}
     deliverer = Deliverer(config, sleep=lambda s: None)
@@ -352,7 +353,7 @@ def test_the_token_never_shows(
     tiktok.fail_next(
         HttpStatus(429, retry_after="1"),
         Drop(),
-        Stall(0.5),
+        Stall(10.0),  # longer than the timeout (cut short when the server stops)
         NotJson(),
         BodyCode(40010, f"echoing {TOKEN} back"),
         HttpStatus(503),
