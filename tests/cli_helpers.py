@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import os
+import select
 import subprocess
 import sys
+import time
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from helpers import TOKEN
 from tiktok_server import FakeTikTok
@@ -99,3 +101,21 @@ def start_cli(*argv: str, stdin: Any = None, **options: Any) -> subprocess.Popen
 
 def no_traceback(stderr: str) -> bool:
     return "Traceback" not in stderr and "Exception ignored" not in stderr
+
+
+def read_line(stream: IO[str]) -> str:
+    """The next line ``stream`` (a child's pipe) gets, waiting at most ``WAIT_S`` for it.
+
+    Read a byte at a time from the pipe itself, so nothing is left in a buffer ``select`` cannot
+    see; use it for every read of that pipe.
+    """
+    data = b""
+    deadline = time.monotonic() + WAIT_S
+    while not data.endswith(b"\n"):
+        left = deadline - time.monotonic()
+        assert left > 0 and select.select([stream], [], [], left)[0], f"no line after {data!r}"
+        byte = os.read(stream.fileno(), 1)
+        if not byte:
+            break
+        data += byte
+    return data.decode()

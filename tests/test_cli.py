@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cli_helpers import ROOT, WAIT_S, no_traceback, run_cli, start_cli
+from cli_helpers import ROOT, WAIT_S, no_traceback, read_line, run_cli, start_cli
 from jsonschema import Draft202012Validator
 
 from tiktok_destination import __version__, settings
@@ -179,11 +179,11 @@ def test_a_json_array_is_read_as_a_stream(tmp_path: Path, settings_file: str) ->
     try:
         process.stdin.write('[\n  {"event_name": "search", "id": "first"},\n')
         process.stdin.flush()
-        first = json.loads(process.stdout.readline())  # blocks only until it is written
+        first = json.loads(read_line(process.stdout))
         assert (first["line"], first["event_id"], first["status"]) == (1, "first", "ok")
         process.stdin.write('  {"event_name": "search", "id": "second"}\n]\n')
         process.stdin.close()
-        second = json.loads(process.stdout.readline())
+        second = json.loads(read_line(process.stdout))
         assert (second["line"], second["event_id"]) == (2, "second")
         assert process.wait(timeout=WAIT_S) == 0
     finally:
@@ -226,7 +226,7 @@ def test_stopping_transform_is_one_line(settings_file: str, signum: int, code: i
     try:
         process.stdin.write(json.dumps({"event_name": "search", "id": "x"}) + "\n")
         process.stdin.flush()
-        assert json.loads(process.stdout.readline())["status"] == "ok"  # it is running
+        assert json.loads(read_line(process.stdout))["status"] == "ok"  # it is running
         process.send_signal(signum)
         assert process.wait(timeout=WAIT_S) == code
         assert process.stderr is not None
