@@ -44,7 +44,9 @@ def wait_for(condition: Any, what: str) -> None:
 def test_resume_after_an_outage_sends_only_what_was_not_delivered(tmp_path: Path) -> None:
     policy = Switchable()
     with FakeTikTok(TOKEN, policy=policy) as server:
-        settings = write_settings(tmp_path / "s.json", server, batch_size=3, max_retries=0)
+        settings = write_settings(  # one request at a time: the first to arrive holds order-0
+            tmp_path / "s.json", server, batch_size=3, max_retries=0, max_concurrent_requests=1
+        )
         events = write_events(tmp_path / "e.jsonl", [purchase(n) for n in range(9)])
         out = str(tmp_path / "out.jsonl")
         policy.fault = lambda number: HttpStatus(503) if number >= 1 else None  # down after one
