@@ -311,7 +311,7 @@ class Deliverer:
             return
         try:
             reply, attempts = retry_loop(
-                lambda attempt: self._post(data, n, attempt),
+                lambda attempt: self._post(data, n, attempt, batch.key),
                 max_retries=self.config.max_retries,
                 sleep=self._sleep,
                 random=self._random,
@@ -331,16 +331,9 @@ class Deliverer:
         elif reply.decision is Decision.SPLIT:
             message = reply.message or reply.problem
             self._fill(outcomes, batch, "rejected", message, code, reply.request_id)
-        elif reply.decision is Decision.CONFIG:
-            source, source_id, _ = batch.key
-            self._stopped = config_problem(reply.code, reply.problem, source, source_id)
-            log.error("delivery stopped: %s", self._stopped)
-            if self._refused_tokens is not None and facts.code(code or 0).token_refused:
-                config = self.config
-                self._refused_tokens.remember(config.access_token, config.api_url, self._stopped)
-            if self._gate is not None:
-                self._gate.stop(self._stopped)
-            self._fill(outcomes, batch, "failed", self._stopped, code, reply.request_id)
+        elif reply.decision is Decision.CONFIG:  # stopped already, in the request's slot
+            message = self._stopped or reply.problem
+            self._fill(outcomes, batch, "failed", message, code, reply.request_id)
         else:
             retried = reply.decision is Decision.RETRY
             why = f"after {attempts} attempts" if retried else "(not retried)"
@@ -353,15 +346,30 @@ class Deliverer:
         message = "TikTok request with %d events: %s; retry %d of %d in %.1f s"
         log.warning(message, n, reply.problem, retry + 1, total, delay)
 
-    def _post(self, data: bytes, n: int, attempt: int) -> _Reply:
-        """One attempt, in a slot of ``InFlight``; not sent when delivery stopped meanwhile."""
+    def _post(self, data: bytes, n: int, attempt: int, key: Any) -> _Reply:
+        """One attempt, in a slot of ``InFlight``; not sent when delivery stopped meanwhile.
+
+        A configuration error stops delivery before the slot is let go: a request waiting for
+        the slot must not go out with a token TikTok just refused."""
         with self._in_flight.slot():
             stopped = self.stopped
             if stopped is not None:
                 raise _Stopped(stopped)
             reply = self._gated(data, n, attempt)
+            if reply.decision is Decision.CONFIG:
+                self._stop(reply, key)
             self._in_flight.answered(reply.decision in (Decision.SUCCESS, Decision.SPLIT))
         return reply
+
+    def _stop(self, reply: _Reply, key: Any) -> None:
+        source, source_id, _ = key
+        self._stopped = config_problem(reply.code, reply.problem, source, source_id)
+        log.error("delivery stopped: %s", self._stopped)
+        if self._refused_tokens is not None and facts.code(reply.outcome_code or 0).token_refused:
+            config = self.config
+            self._refused_tokens.remember(config.access_token, config.api_url, self._stopped)
+        if self._gate is not None:
+            self._gate.stop(self._stopped)
 
     def _gated(self, data: bytes, n: int, attempt: int) -> _Reply:
         if self._gate is None:
