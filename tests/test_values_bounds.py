@@ -9,6 +9,7 @@ import pytest
 from helpers import output_validator
 
 from tiktok_destination.destination import transform_event
+from tiktok_destination.expressions import CANNOT_WRITE
 from tiktok_destination.values import BadValue, to_json_value, to_locale
 
 SETTINGS = {
@@ -109,7 +110,7 @@ def test_a_template_reading_a_value_that_is_no_json_ends_invalid(
     outcome = transform({"user": {"tier": value}})
     assert time.monotonic() - started < 10.0
     assert outcome["status"] == "invalid"
-    problem = "nested more than 32 levels deep, or circular"
+    problem = CANNOT_WRITE
     assert outcome["error"] == f"custom_user_properties.tier: {problem}"
     smart = {**SETTINGS, "smart_mapping": {"description": "Basket {{basket}}"}}
     event = {"event_name": "purchase", "id": "o-2", "basket": value}

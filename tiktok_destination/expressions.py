@@ -15,7 +15,6 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from tiktok_destination.errors import BadValue, FieldProblem
-from tiktok_destination.values import to_json_value
 
 Getter = Callable[[Any], Any]
 
@@ -23,6 +22,7 @@ _PLACEHOLDER = re.compile(r"\{\{\s*([^{}]*?)\s*\}\}")
 
 
 _CONTAINERS = (str, list, dict)
+CANNOT_WRITE = "circular or too deeply nested: cannot be written as text"
 
 
 def is_empty(value: Any) -> bool:
@@ -71,8 +71,11 @@ def _as_text(value: Any) -> str:
         return value
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, (dict, list)):  # BadValue when it is no JSON (circular, too deep)
-        return json.dumps(to_json_value(value), separators=(",", ":"), ensure_ascii=False)
+    if isinstance(value, (dict, list)):
+        try:
+            return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+        except (ValueError, RecursionError):  # json names a circular value ValueError
+            raise BadValue(CANNOT_WRITE) from None
     return str(value)
 
 
