@@ -9,6 +9,7 @@ timeline (what it was handling, in order) is the evidence; no test asserts a dur
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -145,3 +146,43 @@ def test_in_flight_opens_after_an_accepted_answer_and_closes_after_one_to_retry(
     leave.set()
     for thread in threads:
         thread.join(5)
+
+
+class LateGate:
+    """A shared gate whose answer for the second request comes after the first was refused."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+        self.stops: list[str] = []
+
+    def before_request(self) -> str | None:
+        self.calls += 1
+        if self.calls == 2:
+            time.sleep(LATENCY_S * 2)  # the first request is answered (and refused) meanwhile
+        return None  # the shared stop is not written yet
+
+    def replied(self, code: int | None, seconds: float) -> None:
+        pass
+
+    def throttled(self, seconds: float) -> None:
+        pass
+
+    def stop(self, reason: str) -> None:
+        self.stops.append(reason)
+
+
+def test_a_late_gate_answer_does_not_undo_a_refused_token(distant: FakeTikTok) -> None:
+    """A gate saying "go on" after the token was refused must not clear the deliverer's stop."""
+    config = DeliveryConfig(
+        "refused-token",
+        api_url=distant.url,
+        timeout_s=10.0,
+        batch_size=2,
+        max_concurrent_requests=2,
+    )
+    gate = LateGate()
+    with Deliverer(config, gate=gate, sleep=lambda _s: None, random=lambda: 0.5) as sender:
+        outcomes = sender.send([payload(f"e{n}") for n in range(4)])
+    assert gate.calls == 2 and len(gate.stops) == 1
+    assert len(distant.requests) == 1
+    assert outcomes[2]["message"].startswith("not sent: delivery stopped:")

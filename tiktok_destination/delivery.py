@@ -291,7 +291,9 @@ class Deliverer:
     ) -> None:
         stopped = self.stopped
         if stopped is None and self._gate is not None:
-            stopped = self._stopped = self._gate.before_request()
+            stopped = self._gate.before_request()
+            if stopped is not None:  # never back to None: another thread may have stopped us
+                self._stopped = stopped
         if stopped is not None:
             self._fill(outcomes, batch, "failed", f"not sent: delivery stopped: {stopped}")
             return
