@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from cli_helpers import ROOT, WAIT_S, no_traceback, read_line, run_cli, start_cli
+from helpers import readme_table
 from jsonschema import Draft202012Validator
 
 from tiktok_destination import __version__, settings
@@ -268,26 +269,15 @@ def test_the_shipped_example_runs_as_the_readme_says(output_schema: Draft202012V
     assert "jane.doe@example.com" not in done.stdout.lower()
 
 
-def _readme_table(first_header: str) -> list[list[str]]:
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    lines = readme.split(f"| {first_header} |", 1)[1].splitlines()[2:]
-    rows = []
-    for line in lines:
-        if not line.startswith("|"):
-            break
-        rows.append([cell.strip().strip("`") for cell in line.strip("|").split("|")])
-    return rows
-
-
 def test_the_readme_names_every_command_and_exit_code() -> None:
     from tiktok_destination import exits
     from tiktok_destination.cli import build_parser
 
     parser = build_parser()
     commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
-    assert [row[0].split()[0] for row in _readme_table("command")] == list(commands.choices)
+    assert [row[0].split()[0] for row in readme_table("command")] == list(commands.choices)
     codes = sorted(getattr(exits, name) for name in dir(exits) if name.startswith("EXIT_"))
-    assert [int(row[0]) for row in _readme_table("exit")] == codes
+    assert [int(row[0]) for row in readme_table("exit")] == codes
 
 
 def test_skip_reasons_give_hints_that_help(

@@ -6,23 +6,11 @@ import re
 from pathlib import Path
 from typing import Any
 
-from helpers import TOKEN
+from helpers import README, TOKEN, readme_table
 from tiktok_server import FakeTikTok
 
 from tiktok_destination import settings
 from tiktok_destination.mapping import EVENT_TABLE, FIELDS, Field
-
-README = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
-
-
-def _table_rows(first_header: str) -> list[list[str]]:
-    lines = README.split(f"| {first_header} |", 1)[1].splitlines()[2:]
-    rows = []
-    for line in lines:
-        if not line.startswith("|"):
-            break
-        rows.append([cell.strip().strip("`") for cell in line.strip("|").split("|")])
-    return rows
 
 
 def test_the_host_snippet_runs(tiktok: FakeTikTok) -> None:
@@ -41,13 +29,13 @@ def test_the_host_snippet_runs(tiktok: FakeTikTok) -> None:
 
 
 def test_the_event_table_is_the_code_table() -> None:
-    rows = _table_rows("CDP event")
+    rows = readme_table("CDP event")
     expected = [[row.event, row.web or "—", row.app or "—"] for row in EVENT_TABLE]
     assert rows == expected
 
 
 def test_the_settings_table_names_every_setting() -> None:
-    keys = {key for row in _table_rows("key") for key in re.findall(r"[a-z_]+", row[0])}
+    keys = {key for row in readme_table("key") for key in re.findall(r"[a-z_]+", row[0])}
     assert set(settings.schema()["properties"]) <= keys
 
 
@@ -61,7 +49,7 @@ def _target(field: Field) -> str:
 
 
 def test_the_field_table_is_the_field_records() -> None:
-    rows = _table_rows("field")
+    rows = readme_table("field")
     assert [row[0] for row in rows] == [field.name for field in FIELDS]
     for field, (_name, source, target, notes) in zip(FIELDS, rows, strict=True):
         assert source == ("`, `".join(field.source) or "—"), field.name

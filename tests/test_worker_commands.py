@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 import redis
 import requests
-from helpers import TOKEN
+from helpers import README, TOKEN, readme_table
 from prometheus_client.parser import text_string_to_metric_families
 from redis_server import RedisServer, free_port
 from tiktok_server import FakeTikTok, HttpStatus, payload
@@ -224,17 +224,7 @@ def test_enqueue_adds_each_event_and_skips_broken_lines(
 
 
 def _readme_section() -> str:
-    text = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
-    return text.split("## Scaling out", 1)[1].split("\n## ", 1)[0]
-
-
-def _table_first_cells(section: str, header: str) -> list[str]:
-    cells = []
-    for line in section.split(f"| {header} |", 1)[1].splitlines()[2:]:
-        if not line.startswith("|"):
-            break
-        cells.append(line.split("|")[1].strip().strip("`"))
-    return cells
+    return README.split("## Scaling out", 1)[1].split("\n## ", 1)[0]
 
 
 def test_the_readme_lists_every_worker_flag_and_metric() -> None:
@@ -247,9 +237,9 @@ def test_the_readme_lists_every_worker_flag_and_metric() -> None:
         for option in action.option_strings
         if option != "--help" and option.startswith("--")
     ]
-    assert _table_first_cells(section, "worker flag") == flags
+    assert [row[0] for row in readme_table("worker flag", section)] == flags
     names = {metric.name for metric in WorkerMetrics().registry.collect()}
-    documented = _table_first_cells(section, "metric")
+    documented = [row[0] for row in readme_table("metric", section)]
     assert {name.removesuffix("_total") for name in documented} == names
 
 
