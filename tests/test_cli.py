@@ -165,9 +165,9 @@ def test_a_bad_element_of_an_array_is_invalid_and_the_run_goes_on(
     assert got[1]["error"].startswith("element 2: ") and problem in got[1]["error"]
 
 
-def test_a_json_array_is_read_as_a_stream(tmp_path: Path, settings_file: str) -> None:
-    """The first element's outcome comes out before the array is even closed."""
-    process = start_cli(
+def transform_on_stdin(settings_file: str) -> subprocess.Popen[str]:
+    """``transform`` reading stdin, its stdout unbuffered: one outcome line per line written."""
+    return start_cli(
         "transform",
         "--settings",
         settings_file,
@@ -176,6 +176,11 @@ def test_a_json_array_is_read_as_a_stream(tmp_path: Path, settings_file: str) ->
         stdout=subprocess.PIPE,
         env={"PYTHONUNBUFFERED": "1"},
     )
+
+
+def test_a_json_array_is_read_as_a_stream(tmp_path: Path, settings_file: str) -> None:
+    """The first element's outcome comes out before the array is even closed."""
+    process = transform_on_stdin(settings_file)
     assert process.stdin is not None and process.stdout is not None
     try:
         process.stdin.write('[\n  {"event_name": "search", "id": "first"},\n')
@@ -214,15 +219,7 @@ def test_a_missing_events_file_is_one_line_and_exit_2(tmp_path: Path, settings_f
 
 @pytest.mark.parametrize(("signum", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
 def test_stopping_transform_is_one_line(settings_file: str, signum: int, code: int) -> None:
-    process = start_cli(
-        "transform",
-        "--settings",
-        settings_file,
-        "-",
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        env={"PYTHONUNBUFFERED": "1"},
-    )
+    process = transform_on_stdin(settings_file)
     assert process.stdin is not None and process.stdout is not None
     try:
         process.stdin.write(json.dumps({"event_name": "search", "id": "x"}) + "\n")
