@@ -3,6 +3,7 @@ settings nested thousands deep or circular, huge values in problems."""
 
 from __future__ import annotations
 
+import math
 import time
 from typing import Any
 
@@ -14,7 +15,7 @@ from urllib3.util import parse_url
 
 from tiktok_destination import api_url
 from tiktok_destination.destination import send_payloads, transform_event
-from tiktok_destination.settings import compile_settings, validate
+from tiktok_destination.settings import DeliveryConfig, compile_settings, validate
 
 VALID = {"access_token": "tok-123", "pixel_id": "PIXEL"}
 
@@ -152,3 +153,10 @@ def test_whole_numbers_written_as_floats_are_used_as_integers(
     expected = [2, 2, 1] if batch_size == 2.0 else [5]
     # Two requests in flight: they may arrive in any order.
     assert sorted(request.size for request in tiktok.requests) == sorted(expected)
+
+
+@pytest.mark.parametrize("value", [math.nan, math.inf, -math.inf])
+def test_a_delivery_config_built_directly_refuses_a_non_finite_timeout(value: float) -> None:
+    """A host building ``DeliveryConfig`` itself skips validation: the class checks too."""
+    with pytest.raises(ValueError, match=r"timeout_s: must be a finite number$"):
+        DeliveryConfig(TOKEN, timeout_s=value)

@@ -239,12 +239,7 @@ class DeliveryConfig:
             message
             for error in _delivery_validator().iter_errors(values)
             for message in _describe(error)
-        ]
-        problems += [
-            f"{key}: must be a finite number"
-            for key, value in values.items()
-            if isinstance(value, float) and not math.isfinite(value)
-        ]
+        ] + _non_finite_problems(values)
         if problems:
             raise ValueError("; ".join(problems))
         # JSON Schema counts 1000.0 as an integer: keep the types this class promises.
