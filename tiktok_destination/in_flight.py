@@ -12,7 +12,6 @@
 from __future__ import annotations
 
 import queue
-import signal
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
@@ -20,8 +19,9 @@ from contextlib import contextmanager
 from types import TracebackType
 from typing import Any, TypeVar
 
+from tiktok_destination import signals
+
 T = TypeVar("T")
-_SIGNALS = {signal.SIGINT, signal.SIGTERM}
 
 
 class InFlight:
@@ -75,7 +75,7 @@ class Workers:
             thread.start()
 
     def _work(self) -> None:
-        signal.pthread_sigmask(signal.SIG_BLOCK, _SIGNALS)
+        signals.block_in_this_thread()
         while True:
             job = self._jobs.get()
             if job is None:
