@@ -121,6 +121,24 @@ def _library_e164(text: str, region: str | None = None) -> str | None:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
+def _library_problem(text: str, region: str | None = None) -> str:
+    """``phone_problem`` as the full parser alone would say it."""
+    try:
+        number = phonenumbers.parse(text, region)
+    except phonenumbers.NumberParseException:
+        return "could not be read as E.164"
+    if not phonenumbers.is_possible_number(number):
+        return "could not be read as E.164"
+    return f"is not a valid phone number for its country (+{number.country_code})"
+
+
+def _agrees_with_the_library(text: str, region: str | None = None) -> None:
+    expected = _library_e164(text, region)
+    assert hashing.to_e164(text, region) == expected, (text, region)
+    if expected is None:
+        assert hashing.phone_problem(text, region) == _library_problem(text, region), text
+
+
 def _written(rng: random.Random, digits: str) -> str:
     """``digits`` as people write them: groups split by spaces, dashes, dots or parentheses."""
     out, rest = [], digits
@@ -142,8 +160,8 @@ def test_fast_path_agrees_with_phonenumbers_on_random_numbers() -> None:
             rng.choice("0123456789") for _ in range(rng.randint(4, 13))
         )
         text = "+" + digits
-        assert hashing.to_e164(text, None) == _library_e164(text), text
-        checked += phones.international(digits) is not None
+        _agrees_with_the_library(text)
+        checked += isinstance(phones.international(digits), str)
     assert (
         checked > 500
     )  # the fast path really was taken (for valid numbers), not only the slow one
@@ -151,16 +169,18 @@ def test_fast_path_agrees_with_phonenumbers_on_random_numbers() -> None:
 
 def test_fast_path_with_separators_agrees_with_phonenumbers() -> None:
     rng = random.Random(20261126)
-    fast = 0
+    fast = refused = 0
     for _ in range(20000):
         digits = str(rng.randint(1, 999)) + "".join(
             rng.choice("0123456789") for _ in range(rng.randint(4, 13))
         )
         text = rng.choice(("+", "+", "+ ", "+(")) + _written(rng, digits)
-        expected = _library_e164(text)
-        assert hashing.to_e164(text, None) == expected, text
-        fast += phones.fast_e164(text, None) is not None
-    assert fast > 500  # random digits are seldom valid numbers: the fast path takes those
+        _agrees_with_the_library(text)
+        answer = phones.fast_e164(text, None)
+        fast += isinstance(answer, str)
+        refused += isinstance(answer, int)
+    # random digits are seldom valid numbers: the fast path reads and judges both kinds
+    assert fast > 500 and refused > 2000
 
 
 REGIONS = sorted(phonenumbers.SUPPORTED_REGIONS)
@@ -169,15 +189,19 @@ REGIONS = sorted(phonenumbers.SUPPORTED_REGIONS)
 def test_national_fast_path_agrees_with_phonenumbers_in_every_region() -> None:
     rng = random.Random(20261127)
     fast: set[str] = set()
+    refused = 0
     for _ in range(40000):
         region = rng.choice(("FR", "US", "GB", "DE", "AU", *REGIONS))
         prefix = rng.choice(("0", "0", "1", "", "00", "8", "06"))
         digits = prefix + "".join(rng.choice("0123456789") for _ in range(rng.randint(5, 12)))
         text = _written(rng, digits)
-        assert hashing.to_e164(text, region) == _library_e164(text, region), (text, region)
-        if phones.fast_e164(text, region) is not None:
+        _agrees_with_the_library(text, region)
+        answer = phones.fast_e164(text, region)
+        if isinstance(answer, str):
             fast.add(region)
+        refused += isinstance(answer, int)
     assert {"FR", "GB", "DE"} <= fast and len(fast) > 50  # the fast path really ran
+    assert refused > 300  # and judged numbers not valid without the full parser
 
 
 @pytest.mark.parametrize(

@@ -72,7 +72,9 @@ def to_e164(value: str, default_region: str | None) -> str | None:
     if len(text) > 64:  # no phone number is this long; don't let the parser chew on it
         return None
     fast = phones.fast_e164(text, default_region)
-    return fast if fast is not None else _parse_e164(text, default_region)
+    if fast is None:
+        return _parse_e164(text, default_region)
+    return fast if isinstance(fast, str) else None  # a calling code: read, and not valid
 
 
 @lru_cache(maxsize=16)
@@ -102,6 +104,9 @@ def phone_problem(value: str, default_region: str | None) -> str:
     text = value.strip()
     if len(text) > 64:
         return "could not be read as E.164"
+    fast = phones.fast_e164(text, default_region)
+    if isinstance(fast, int):
+        return f"is not a valid phone number for its country (+{fast})"
     number = _parsed(text, default_region)
     if number is None or not phonenumbers.is_possible_number(number):
         return "could not be read as E.164"

@@ -9,7 +9,9 @@ dots or parentheses between the digits (``+33 6 12 34 56 78``, ``+1-415-555-2671
 - a national number in ``default_region``: the region's plain national prefix (``0`` in France),
   then digits that fit the region's national pattern and possible lengths;
 
-and, either way, a number phonenumbers finds valid for its country (``+1 555 0100`` is not).
+and, either way, whether phonenumbers finds it valid for its country: a plainly read number that
+is not (``+1 555 0100``) is answered as well, by its calling code, so that the full parser is
+not run only to say no.
 
 Every rule comes from phonenumbers' own metadata, and anything it is not sure of (an
 international dialling prefix, carrier codes, prefix rewriting rules, letters) returns
@@ -51,24 +53,23 @@ _TYPES = (
 """The number types of phonenumbers' metadata: a valid number is one of them."""
 
 
-def _pattern(desc: object) -> re.Pattern[str] | None:
-    pattern = getattr(desc, "national_number_pattern", None)
-    return re.compile(pattern) if pattern else None
-
-
 @lru_cache(maxsize=512)
-def _types(country_code: int, region: str) -> tuple[re.Pattern[str], ...]:
-    """The national-number patterns of the number types of ``region`` (for ``country_code``)."""
+def _types(country_code: int, region: str) -> re.Pattern[str] | None:
+    """One pattern matching the national numbers of any number type of ``region`` (for
+    ``country_code``): the types' patterns as alternatives, ``None`` when it has none."""
     metadata = PhoneMetadata.metadata_for_region_or_calling_code(country_code, region)
-    typed = (_pattern(getattr(metadata, kind, None)) for kind in _TYPES)
-    return tuple(pattern for pattern in typed if pattern is not None)
+    descs = (getattr(metadata, kind, None) for kind in _TYPES)
+    patterns = [getattr(desc, "national_number_pattern", None) for desc in descs]
+    alternatives = "|".join(f"(?:{pattern})" for pattern in patterns if pattern)
+    return re.compile(alternatives) if alternatives else None
 
 
 def _typed(country_code: int, region: str, number: str) -> bool:
     """Whether ``number`` is of a known type in ``region``: phonenumbers' ``_number_type_helper``
     answering anything but UNKNOWN (each type's pattern lies within the general one, and its
     possible lengths only spare a regular expression)."""
-    return any(pattern.fullmatch(number) for pattern in _types(country_code, region))
+    pattern = _types(country_code, region)
+    return pattern is not None and pattern.fullmatch(number) is not None
 
 
 @lru_cache(maxsize=512)
@@ -80,9 +81,7 @@ def _leading_digits(region: str) -> re.Pattern[str] | None:
 
 def _valid(country_code: int, national_number: str) -> bool:
     """Whether phonenumbers finds the number valid (``is_valid_number``), from its metadata
-    compiled once per region; leading zeros (Italy) are left to its parser."""
-    if national_number.startswith("0"):
-        return False
+    compiled once per region (a national number without leading zeros: callers')."""
     regions = phonenumbers.COUNTRY_CODE_TO_REGION_CODE[country_code]  # a known code: callers'
     if len(regions) == 1:
         return _typed(country_code, regions[0], national_number)
@@ -96,13 +95,24 @@ def _valid(country_code: int, national_number: str) -> bool:
     return False
 
 
-def international(digits: str) -> str | None:
-    """``+digits`` when phonenumbers would read ``+digits`` unchanged and find it valid; else
-    ``None``.
+Fast = str | int | None
+"""What the fast path knows of a number: its E.164 text; the calling code of a number read
+plainly that is not valid for its country; ``None``: not sure, ask the full parser."""
 
-    It accepts a number only when: a known calling code, no national prefix after it, a
-    possible length, and a valid number for the country.
-    """
+
+def _judged(country_code: int, national_number: str) -> Fast:
+    """E.164 of a plainly read number when valid, else its calling code; leading zeros (Italy)
+    are left to the full parser."""
+    if national_number.startswith("0"):
+        return None
+    if _valid(country_code, national_number):
+        return f"+{country_code}{national_number}"
+    return country_code
+
+
+def international(digits: str) -> Fast:
+    """What phonenumbers makes of ``+digits`` (see ``Fast``) when it would read it unchanged:
+    a known calling code, no national prefix after it, a possible length."""
     for size in (1, 2, 3):
         country_code = int(digits[:size])
         if country_code in phonenumbers.COUNTRY_CODE_TO_REGION_CODE:
@@ -113,14 +123,14 @@ def international(digits: str) -> str | None:
             national = digits[size:]
             if (prefix is not None and prefix.match(national)) or len(national) not in lengths:
                 return None
-            return "+" + digits if _valid(country_code, national) else None
+            return _judged(country_code, national)
     return None
 
 
 class _Region(NamedTuple):
     """What reading a national number of one region needs from phonenumbers' metadata."""
 
-    country_code: str
+    country_code: int
     international_prefix: re.Pattern[str]
     national_prefix: re.Pattern[str]
     national_number: re.Pattern[str]
@@ -149,7 +159,7 @@ def _region_rules(region: str) -> _Region | None:
     if main is None:
         return None
     return _Region(
-        str(metadata.country_code),
+        metadata.country_code,
         re.compile(metadata.international_prefix),
         national_prefix,
         re.compile(general.national_number_pattern),
@@ -157,8 +167,9 @@ def _region_rules(region: str) -> _Region | None:
     )
 
 
-def national(digits: str, region: str) -> str | None:
-    """E.164 of a national number written with the region's national prefix; else ``None``."""
+def national(digits: str, region: str) -> Fast:
+    """What phonenumbers makes of a national number written with the region's national prefix
+    (see ``Fast``)."""
     rules = _region_rules(region)
     if rules is None or rules.international_prefix.match(digits):
         return None
@@ -168,13 +179,12 @@ def national(digits: str, region: str) -> str | None:
     number = digits[prefix.end() :]
     if len(number) not in rules.lengths or not rules.national_number.fullmatch(number):
         return None
-    if not _valid(int(rules.country_code), number):
-        return None
-    return "+" + rules.country_code + number
+    return _judged(rules.country_code, number)
 
 
-def fast_e164(text: str, default_region: str | None) -> str | None:
-    """E.164 of ``text`` (already stripped) when it is plainly readable, else ``None``."""
+def fast_e164(text: str, default_region: str | None) -> Fast:
+    """What phonenumbers makes of ``text`` (already stripped) when it is plainly readable
+    (see ``Fast``), else ``None``."""
     compact = text.translate(_SEPARATORS)
     if compact.startswith("+"):
         plain = _INTERNATIONAL.fullmatch(compact)
