@@ -9,6 +9,7 @@ and ``None`` for another destination.
 from __future__ import annotations
 
 import copy
+import gc
 import json
 from collections.abc import Iterator
 from typing import Any
@@ -133,3 +134,46 @@ def test_an_event_that_breaks_the_transform_spoils_only_itself(hook: Any) -> Non
         destination="tiktok", event=Hostile(), settings=SETTINGS
     )
     assert single == outcomes[1]
+
+
+def _collections_during(run: Any) -> int:
+    """How many garbage collections start while ``run()`` runs."""
+    started: list[int] = []
+
+    def count(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            started.append(info["generation"])
+
+    gc.callbacks.append(count)
+    try:
+        run()
+    finally:
+        gc.callbacks.remove(count)
+    return len(started)
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_a_batch_pauses_the_collector_and_leaves_it_as_it_was(
+    enabled: bool,
+) -> None:
+    text = json.dumps(_load(EVENTS, "mapping_purchase_to_purchase"))
+    events = [json.loads(text) for _ in range(6000)]
+    destination.transform_events(events[:1], SETTINGS, NOW)  # the settings compiled before
+    was = gc.isenabled()
+    (gc.enable if enabled else gc.disable)()
+    try:
+        kept: list[Any] = []
+        gc.collect()  # allocations made before count from zero
+        during = _collections_during(
+            lambda: kept.append(destination.transform_events(events, SETTINGS, NOW))
+        )
+        # at most the one the batch's allocations call for once the collector is back
+        assert during <= 1 and len(kept[0]) == len(events)
+        assert gc.isenabled() is enabled
+        # the same work event by event, outcomes kept as a batch keeps them, does collect
+        one_by_one = _collections_during(
+            lambda: kept.append([destination.transform_event(e, SETTINGS, NOW) for e in events])
+        )
+        assert one_by_one >= 4 or not enabled
+    finally:
+        (gc.enable if was else gc.disable)()

@@ -18,16 +18,17 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable, Sequence
+from types import MappingProxyType
 from typing import Any
 
 from tiktok_destination.mapping import Field, Section
 from tiktok_destination.sections import (
     FieldProblem,
     Reading,
-    _hash,
     _Step,
     finish,
     plan,
+    user_hasher,
 )
 from tiktok_destination.settings import Config
 from tiktok_destination.values import BadValue
@@ -69,14 +70,14 @@ class _Writer:
         self.lines.append("    " * depth + text)
 
     def prefix(self, keys: tuple[str, ...]) -> str:
-        """The variable holding the node at ``keys`` (read at the top of the function)."""
+        """The variable holding the object at ``keys``, read at the top of the function; an
+        empty read-only mapping when there is none, so that fields read it without a check."""
         if keys not in self.prefixes:
             parent = "node_" if len(keys) == 1 else self.prefix(keys[:-1])
             self.prefixes[keys] = name = f"at_{len(self.prefixes)}"
-            self.header.append(
-                f"    {name} = {parent}.get({keys[-1]!r}) if isinstance({parent}, dict) else None"
-                f"  # {'.'.join(keys)}"
-            )
+            self.header.append(f"    {name} = {parent}.get({keys[-1]!r})  # {'.'.join(keys)}")
+            self.header.append(f"    if not isinstance({name}, dict):")
+            self.header.append(f"        {name} = NOTHING")
         return self.prefixes[keys]
 
 
@@ -91,10 +92,8 @@ def _read_raw(writer: _Writer, step: _Step, config: Config, depth: int) -> None:
         if index:
             writer.line(depth, "if raw is None:")
         parent = "node_" if len(keys) == 1 else writer.prefix(keys[:-1])
-        writer.line(
-            inner, f"raw = {parent}.get({keys[-1]!r}) if isinstance({parent}, dict) else None"
-        )
-        writer.line(inner, "if not raw and isinstance(raw, EMPTY_WHEN_FALSY):")
+        writer.line(inner, f"raw = {parent}.get({keys[-1]!r})")
+        writer.line(inner, "if raw is not None and not raw and isinstance(raw, EMPTY_WHEN_FALSY):")
         writer.line(inner + 1, "raw = None")
 
 
@@ -123,7 +122,8 @@ def _step_code(writer: _Writer, step: _Step, config: Config) -> None:
     if step.read is not None:
         writer.line(3, f"value = {writer.bind('read', step.read)}(raw)")
     else:
-        writer.line(3, f"value = _hash({writer.bind('record', step.record)}, raw, reading)")
+        hasher = writer.bind("hash", user_hasher(step.record, config))
+        writer.line(3, f"value = {hasher}(raw, reading.warnings)")
     writer.line(2, "except BadValue as problem:")
     if step.left_out is None:
         writer.line(3, f'raise FieldProblem(where + {step.name!r} + f": {{problem}}") from None')
@@ -163,7 +163,7 @@ def _function(
     head = [
         f"def build_{section}(node, reading, where):",
         f'    """The {section} section: {", ".join(step.name for step in steps) or "nothing"}."""',
-        "    node_ = node if isinstance(node, dict) else None",
+        "    node_ = node if isinstance(node, dict) else NOTHING",
         *writer.header,
         "    built = {}",
     ]
@@ -176,8 +176,8 @@ def source_code(config: Config, source: str, platform: str | None) -> tuple[str,
         "BadValue": BadValue,
         "FieldProblem": FieldProblem,
         "finish": finish,
-        "_hash": _hash,
         "EMPTY_WHEN_FALSY": (str, list, dict),
+        "NOTHING": MappingProxyType({}),
         "FIELDS": config.fields,
     }
     header = f"# Compiled for {source} events" + (f" from {platform}" if platform else "")

@@ -143,7 +143,7 @@ def _read(record: Field, raw: Any, reading: Reading, where: str) -> Any:
     """``raw`` as TikTok takes it (read or hashed), ``None``, or ``_LEFT_OUT`` with a warning."""
     try:
         if record.hashing is not None:
-            return hash_user_value(record, raw, reading.config, reading.warnings)
+            return user_hasher(record, reading.config)(raw, reading.warnings)
         return READERS[record.read or "string"].read(raw)
     except BadValue as problem:
         if record.on_bad == "invalid":
@@ -201,7 +201,7 @@ def build_section(steps: Steps, node: Any, reading: Reading, where: str = "") ->
                 if read is not None:
                     value = read(raw)
                 else:
-                    value = hash_user_value(record, raw, reading.config, reading.warnings)
+                    value = user_hasher(record, reading.config)(raw, reading.warnings)
             except BadValue as problem:
                 if left_out is None:
                     raise FieldProblem(f"{where}{name}: {problem}") from None
@@ -272,16 +272,33 @@ def _hasher(kind: str, config: Config) -> Callable[[str], str | None]:
     return lambda text: hashing.hash_external_id(text, lowercase)
 
 
-def _hash(record: Field, raw: Any, reading: Reading) -> Any:
-    """``raw`` hashed as ``record.hashing`` says (generated sections, ``compiled``, call it)."""
-    return hash_user_value(record, raw, reading.config, reading.warnings)
+UserHasher = Callable[[Any, list[str]], "str | list[str] | None"]
+"""A user field's value (one or a list) normalised and hashed, its warnings added to the list."""
+
+
+def user_hasher(record: Field, config: Config) -> UserHasher:
+    """How ``record``'s values are hashed under ``config`` (made once per settings: the walk and
+    the generated sections call it per event)."""
+    hasher = _hasher(record.hashing or "", config)
+
+    def hash_value(value: Any, warnings: list[str]) -> str | list[str] | None:
+        if value.__class__ is str:  # the common case first: one text
+            digest = hasher(value)
+            if digest is not None or not value.strip() or record.hashing != "phone":
+                return digest
+        return hash_user_value(record, value, config, warnings, hasher)
+
+    return hash_value
 
 
 def hash_user_value(
-    record: Field, value: Any, config: Config, warnings: list[str]
+    record: Field,
+    value: Any,
+    config: Config,
+    warnings: list[str],
+    hasher: Callable[[str], str | None],
 ) -> str | list[str] | None:
     """``value`` (one or a list) normalised and hashed as ``record.hashing`` says."""
-    hasher = _hasher(record.hashing or "", config)
     if not isinstance(value, list):
         return _hash_one(record, value, record.name, hasher, config, warnings)
     hashes = []
