@@ -79,23 +79,26 @@ def direct(texts: list[str]) -> Callable[[], object]:
 
 def walked(texts: list[str]) -> Callable[[], object]:
     """The direct transform, its sections built by the generic walk instead of compiled code."""
-    from functools import partial
-
+    from tiktok_destination import compiled
     from tiktok_destination import transform as module
-    from tiktok_destination.sections import build_section, plan
 
-    def walk_builders(config: Any, source: str, platform: str | None) -> dict[str, Any]:
-        return {s: partial(build_section, steps) for s, steps in plan(source, platform).items()}
+    made: dict[tuple[str, str | None], compiled.Compiled] = {}
+
+    def walk(config: Any, source: str, platform: str | None) -> compiled.Compiled:
+        key = (source, platform)
+        if key not in made:
+            made[key] = compiled.walked(config, source, platform)
+        return made[key]
 
     run = direct(texts)
 
     def run_walked() -> None:
-        compiled = getattr(module, "builders")  # noqa: B009
-        setattr(module, "builders", walk_builders)  # noqa: B010
+        generated = module.compiled
+        module.compiled = walk
         try:
             run()
         finally:
-            setattr(module, "builders", compiled)  # noqa: B010
+            module.compiled = generated
 
     return run_walked
 
@@ -146,7 +149,7 @@ def available(label: str) -> bool:
     if label == "transform, field walk":
         from tiktok_destination import transform as module
 
-        return hasattr(module, "builders")
+        return hasattr(module, "compiled")
     return label != f"batch hook, {BATCH} a call" or hasattr(
         hookspecs, "cdp_destination_transform_batch"
     )

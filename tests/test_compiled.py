@@ -1,9 +1,10 @@
 """The compiled sections (``compiled``) do exactly what the field walk (``build_section``) does.
 
 Generated events under fixed and generated settings (smart mapping with paths, templates,
-constants, list indices), each section built both ways on an event's own ``Reading``: the same
-keys and values, warnings, values kept for other fields, and the same problem. The golden and
-property tests run the transform, which uses the compiled sections; this holds them to the walk.
+constants, list indices), each transformed twice: with the code generated for the settings, and
+with every section built by the walk (``compiled.walked``): the same outcome, payload, warnings
+and problem. The golden and property tests run the transform, which uses the generated code;
+this holds it to the walk.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import copy
 import json
 import subprocess
 import sys
-from functools import partial
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -29,48 +30,33 @@ from test_properties import (
     mutated_events,
 )
 
-from tiktok_destination.compiled import builders, source_code
-from tiktok_destination.facts import scope_of
-from tiktok_destination.mapping import FIELD, FIELDS, SECTIONS
-from tiktok_destination.sections import FieldProblem, Reading, build_section, plan, read_field
+from tiktok_destination import compiled
+from tiktok_destination import transform as transform_module
+from tiktok_destination.compiled import source_code
+from tiktok_destination.mapping import FIELDS, SECTIONS
 from tiktok_destination.settings import Config, SettingsError, compile_settings
-from tiktok_destination.transform import event_source
+from tiktok_destination.transform import transform
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def walk(event: dict[str, Any], config: Config, compiled: bool) -> Any:
-    """Every section of ``event`` built one way; what each gave, then warnings and kept values."""
-    warnings: list[str] = []
-    source = event_source(event, config, warnings)
-    reading = Reading(event, config, source, warnings)
-    out: list[Any] = []
+NOW = 1_700_000_000.5
+
+
+def transformed(event: Any, config: Config, how: Callable[..., compiled.Compiled]) -> str:
+    """The transform's outcome for ``event`` with its sections built ``how``, as JSON text."""
+    generated = transform_module.compiled
+    transform_module.compiled = how
     try:
-        if scope_of(source) == "app":
-            platform = read_field(FIELD["device_platform"], event, reading)
-            reading.platform = platform.lower() if isinstance(platform, str) else None
-        made = builders(config, source, reading.platform)
-        for section, steps in plan(source, reading.platform).items():
-            build = made[section] if compiled else partial(build_section, steps)
-            if section != "item":
-                out.append((section, build(event, reading, "")))
-                continue
-            items = config.fields["item_list"](event)
-            for index, item in enumerate(items if isinstance(items, list) else []):
-                if isinstance(item, dict):
-                    out.append((section, build(item, reading, f"item_list[{index}].")))
-    except FieldProblem as problem:
-        out.append(("problem", str(problem)))
-    return out, warnings, reading.values
+        outcome = transform(copy.deepcopy(event), config, NOW)
+    finally:
+        transform_module.compiled = generated
+    return json.dumps(outcome, sort_keys=True, default=repr)
 
 
 def same_both_ways(event: Any, config: Config) -> None:
-    if not isinstance(event, dict):
-        return
-    compiled = walk(copy.deepcopy(event), config, compiled=True)
-    walked = walk(copy.deepcopy(event), config, compiled=False)
-    assert json.dumps(compiled, sort_keys=True, default=repr) == json.dumps(
-        walked, sort_keys=True, default=repr
+    assert transformed(event, config, compiled.compiled) == transformed(
+        event, config, compiled.walked
     )
 
 
@@ -113,17 +99,29 @@ def test_every_record_of_a_section_is_compiled() -> None:
         assert f"# {field.name} -> {field.target[1]}, from " in text  # type: ignore[index]
 
 
+def _debug_command(*args: str) -> subprocess.CompletedProcess[str]:
+    """``python -m tiktok_destination.compiled ARGS...``, run as a user runs it."""
+    command = [sys.executable, "-m", "tiktok_destination.compiled", *args]
+    return subprocess.run(command, capture_output=True, text=True, timeout=60, cwd=ROOT)
+
+
 def test_the_debug_command_prints_the_code(tmp_path: Path) -> None:
     path = tmp_path / "settings.json"
     path.write_text(json.dumps(VARIANTS["app_and_pixel"]["settings"]), encoding="utf-8")
-    shown = subprocess.run(
-        [sys.executable, "-m", "tiktok_destination.compiled", str(path), "app", "ios"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        cwd=ROOT,
-    )
+    shown = _debug_command(str(path), "app", "ios")
     assert shown.returncode == 0, shown.stderr
     assert "def build_user(node, reading, where):" in shown.stdout
     assert "# device_idfa -> idfa, from context.device.advertising_id" in shown.stdout
+    assert "def assemble(node, reading, data):" in shown.stdout
     compile(shown.stdout, "<printed>", "exec")  # the printed text is the code itself
+
+
+def test_the_debug_command_says_what_is_wrong_in_one_line(tmp_path: Path) -> None:
+    path = tmp_path / "settings.json"
+    path.write_text(json.dumps({"access_token": "t", "pixel_code": "P"}), encoding="utf-8")
+    for named in (path, tmp_path / "missing.json"):
+        shown = _debug_command(str(named))
+        assert shown.returncode == 2 and shown.stdout == ""
+        assert shown.stderr.count("\n") == 1 and "Traceback" not in shown.stderr
+        assert str(named) in shown.stderr
+    assert "pixel_code: unknown key" in _debug_command(str(path)).stderr

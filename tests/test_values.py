@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from profiles import examples
 
 from tiktok_destination.expressions import compile_expression, is_empty
 from tiktok_destination.readers import cookie_value, query_parameter
@@ -152,6 +156,25 @@ def test_ttclid_from_the_url_reads_like_the_standard_library(url: str) -> None:
 )
 def test_cookie_value(header: Any, value: str | None) -> None:
     assert cookie_value(header, "_ttp") == value
+
+
+def _cookie_by_pattern(header: str, name: str) -> str | None:
+    """The reading of the cookie header grammar as a regular expression: the oracle."""
+    for match in re.finditer(rf"(?:^|;)\s*{re.escape(name)}=([^;]*)", header):
+        value = match.group(1).strip().strip('"')
+        if value:
+            return value
+    return None
+
+
+@settings(max_examples=examples(3000))
+@given(
+    st.lists(st.sampled_from(["_ttp", "x_ttp", "=", ";", " ", "\t", "\u00a0", '"', "a"])).map(
+        "".join
+    )
+)
+def test_cookie_value_reads_the_header_as_its_grammar_says(header: str) -> None:
+    assert cookie_value(header, "_ttp") == _cookie_by_pattern(header, "_ttp")
 
 
 @pytest.mark.parametrize("code", ["EUR", "usd", " kwd ", "BGN", "TZS", "VES", "ZAR"])

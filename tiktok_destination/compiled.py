@@ -18,14 +18,19 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable, Sequence
+from functools import partial
 from types import MappingProxyType
-from typing import Any
+from typing import Any, NamedTuple
 
-from tiktok_destination.mapping import Field, Section
+from tiktok_destination.mapping import SECTIONS, Field, Section
+from tiktok_destination.properties import build_properties
 from tiktok_destination.sections import (
+    Builder,
     FieldProblem,
     Reading,
     _Step,
+    build_section,
+    custom_section,
     finish,
     plan,
     user_hasher,
@@ -33,7 +38,15 @@ from tiktok_destination.sections import (
 from tiktok_destination.settings import Config
 from tiktok_destination.values import BadValue
 
-Builder = Callable[[Any, Reading, str], dict[str, Any]]
+Assemble = Callable[[Any, Reading, dict[str, Any]], None]
+"""Adds the sections of one event to its ``data[0]``: ``assemble(event, reading, data)``."""
+
+
+class Compiled(NamedTuple):
+    """What is generated for events of one source and device platform."""
+
+    sections: dict[Section, Builder]
+    assemble: Assemble
 
 
 def _plain_paths(expression: Any) -> list[tuple[str, ...]] | None:
@@ -170,50 +183,107 @@ def _function(
     return "\n".join([*head, *writer.lines, "    return built", ""])
 
 
-def source_code(config: Config, source: str, platform: str | None) -> tuple[str, dict[str, Any]]:
-    """The generated code for events of ``source`` (and device ``platform``), and its names."""
-    names: dict[str, Any] = {
+def _assembly(config: Config, source: str, platform: str | None) -> str:
+    """``assemble``: each section built in turn, kept when not empty (``event``'s keys go to
+    ``data[0]`` itself); ``properties`` also gets what the items add (``properties``)."""
+    lines = [
+        "def assemble(node, reading, data):",
+        '    """data[0]: the sections built for the event, in payload order."""',
+    ]
+    for section, steps in plan(source, platform).items():
+        if section == "properties":
+            lines.append("    built = PROPERTIES(node, reading, build_properties, build_item)")
+        elif section == "item" or not steps:
+            continue
+        else:
+            lines.append(f"    built = build_{section}(node, reading, '')")
+        if section == "user" and config.custom_user_properties:
+            lines.append(
+                "    built.update(custom_section(CUSTOM_USER, node, 'custom_user_properties'))"
+            )
+        if section == "event":
+            lines.append("    data.update(built)")
+        else:
+            lines.extend(["    if built:", f"        data[{section!r}] = built"])
+    return "\n".join(lines) + "\n"
+
+
+def _names(config: Config) -> dict[str, Any]:
+    """The names the generated code uses."""
+    return {
         "BadValue": BadValue,
         "FieldProblem": FieldProblem,
         "finish": finish,
         "EMPTY_WHEN_FALSY": (str, list, dict),
         "NOTHING": MappingProxyType({}),
         "FIELDS": config.fields,
+        "PROPERTIES": build_properties,
+        "custom_section": custom_section,
+        "CUSTOM_USER": config.custom_user_properties,
     }
+
+
+def source_code(config: Config, source: str, platform: str | None) -> tuple[str, dict[str, Any]]:
+    """The generated code for events of ``source`` (and device ``platform``), and its names."""
+    names = _names(config)
     header = f"# Compiled for {source} events" + (f" from {platform}" if platform else "")
     functions = [
         _function(section, steps, config, names)
         for section, steps in plan(source, platform).items()
     ]
-    return "\n\n".join([header, *functions]), names
+    assembly = _assembly(config, source, platform)
+    return "\n\n".join([header, *functions, assembly]), names
 
 
-def builders(config: Config, source: str, platform: str | None) -> dict[Section, Builder]:
-    """The compiled section functions of ``config`` for events of ``source`` and ``platform``.
+def compiled(config: Config, source: str, platform: str | None) -> Compiled:
+    """The code generated for ``config`` and events of ``source`` and ``platform``.
 
     Kept on the config itself (``Config.sections``): two threads compiling the same ones at
     once both get working functions, and one set is kept.
     """
-    found: dict[Section, Builder] | None = config.sections.get((source, platform))
+    found: Compiled | None = config.sections.get((source, platform))
     if found is not None:
         return found
     code, names = source_code(config, source, platform)
-    exec(compile(code, f"<compiled sections: {source}>", "exec"), names)
-    found = {section: names[f"build_{section}"] for section in plan(source, platform)}
-    kept: dict[Section, Builder] = config.sections.setdefault((source, platform), found)
+    kept: Compiled = config.sections.setdefault((source, platform), _run(code, names, source))
     return kept
+
+
+def walked(config: Config, source: str, platform: str | None) -> Compiled:
+    """The same, but each section built by the generic field walk (``sections.build_section``):
+    the reference tests and benchmarks compare the generated sections with."""
+    names = _names(config)
+    for section, steps in plan(source, platform).items():
+        names[f"build_{section}"] = partial(build_section, steps)
+    return _run(_assembly(config, source, platform), names, source)
+
+
+def _run(code: str, names: dict[str, Any], source: str) -> Compiled:
+    exec(compile(code, f"<compiled sections: {source}>", "exec"), names)
+    sections = {section: names[f"build_{section}"] for section in SECTIONS}
+    return Compiled(sections, names["assemble"])
+
+
+def builders(config: Config, source: str, platform: str | None) -> dict[Section, Builder]:
+    """The compiled section functions of ``config`` for events of ``source`` and ``platform``."""
+    return compiled(config, source, platform).sections
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Print the code compiled for a settings file: ``SETTINGS.json [SOURCE [PLATFORM]]``."""
+    from tiktok_destination.errors import SettingsError
     from tiktok_destination.settings import compile_settings
 
     args = list(sys.argv[1:] if argv is None else argv)
     if not args:
         print(__doc__.splitlines()[-1].strip(), file=sys.stderr)
         return 2
-    with open(args[0], encoding="utf-8") as stream:
-        config = compile_settings(json.load(stream))
+    try:
+        with open(args[0], encoding="utf-8") as stream:
+            config = compile_settings(json.load(stream))
+    except (OSError, ValueError, SettingsError) as error:  # one line, never a traceback
+        print(f"{args[0]}: {error}", file=sys.stderr)
+        return 2
     source = args[1] if len(args) > 1 else "web"
     platform = args[2] if len(args) > 2 else None
     print(source_code(config, source, platform)[0])

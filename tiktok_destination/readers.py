@@ -132,12 +132,18 @@ def cookie_value(raw: Any, name: str) -> str | None:
     if isinstance(raw, dict):
         value = raw.get(name)
         return None if is_empty(value) else str(value)
-    if not isinstance(raw, str) or name not in raw:
+    if not isinstance(raw, str):
         return None
-    for match in _pair_pattern(name, ";").finditer(raw):
-        value = match.group(1).strip().strip('"')
-        if value:
-            return value
+    key = name + "="
+    at = raw.find(key)
+    while at >= 0:  # ``name=`` that starts an item: after ``;`` (or the start) and spaces
+        start = raw.rfind(";", 0, at) + 1
+        if start == at or raw[start:at].isspace():
+            end = raw.find(";", at)
+            value = raw[at + len(key) : None if end < 0 else end].strip().strip('"')
+            if value:
+                return value
+        at = raw.find(key, at + 1)
     return None
 
 

@@ -139,6 +139,10 @@ class Reading:
         return cookie_value(self.cookies, name)
 
 
+Builder = Callable[[Any, Reading, str], dict[str, Any]]
+"""A section built from a node (the event, or one item): ``build(node, reading, where)``."""
+
+
 def _read(record: Field, raw: Any, reading: Reading, where: str) -> Any:
     """``raw`` as TikTok takes it (read or hashed), ``None``, or ``_LEFT_OUT`` with a warning."""
     try:

@@ -9,10 +9,9 @@ from __future__ import annotations
 import difflib
 import hashlib
 import json
-from decimal import Decimal
 from typing import Any
 
-from tiktok_destination.compiled import Builder, builders
+from tiktok_destination.compiled import compiled as compiled  # tests and benchmarks swap it
 from tiktok_destination.facts import (
     EVENT_MAX_AGE_S,
     EVENT_MAX_AHEAD_S,
@@ -27,12 +26,10 @@ from tiktok_destination.quoting import kind, quote
 from tiktok_destination.sections import (
     FieldProblem,
     Reading,
-    custom_section,
-    plan,
     read_field,
 )
 from tiktok_destination.settings import Config
-from tiktok_destination.values import BadValue, to_epoch_seconds, to_number, to_string
+from tiktok_destination.values import BadValue, to_epoch_seconds, to_string
 
 
 def event_source(event: dict[str, Any], config: Config, warnings: list[str]) -> str:
@@ -72,84 +69,6 @@ def derived_event_id(event: dict[str, Any]) -> str:
             "event_id: missing, and the event is not plain JSON to derive one from"
         ) from None
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:32]
-
-
-_PRICED_BY = (("item_price", "price"), ("item_quantity", "quantity"))
-
-
-def _contents(
-    items: list[Any], reading: Reading, build: Builder
-) -> tuple[list[dict[str, Any]], bool]:
-    """``properties.contents``, and whether every price and quantity given could be read."""
-    contents = []
-    complete = True
-    fields = reading.config.fields
-    for index, item in enumerate(items):
-        if not isinstance(item, dict):
-            raise FieldProblem(f"item_list[{index}]: expected an object, got {kind(item)}")
-        content = build(item, reading, f"item_list[{index}].")
-        complete = complete and all(
-            key in content or fields[field](item) is None for field, key in _PRICED_BY
-        )
-        if content:
-            contents.append(content)
-    return contents, complete
-
-
-def _items_value(contents: list[dict[str, Any]]) -> float | int | None:
-    """Σ price × quantity (quantity 1 when missing), when any item has a price."""
-    priced = [content for content in contents if "price" in content]
-    if not priced:
-        return None
-    total = sum(
-        (Decimal(str(content["price"])) * content.get("quantity", 1) for content in priced),
-        Decimal(0),
-    )
-    return int(total) if total == total.to_integral_value() else float(total)
-
-
-def build_properties(
-    event: dict[str, Any], reading: Reading, build: Builder, build_item: Builder
-) -> dict[str, Any]:
-    """``data[0].properties``: the fields, then the items and what they add up to."""
-    properties = build(event, reading, "")
-    fields = reading.config.fields
-    # A value in a currency TikTok cannot read means nothing: it goes with the currency.
-    currency_left_out = "currency" not in properties and fields["currency"](event) is not None
-    if currency_left_out and "value" in properties:
-        del properties["value"]
-        reading.warnings.append("transaction_value: left out with the currency it is in")
-    items = fields["item_list"](event)
-    if items is not None:
-        if not isinstance(items, list):
-            raise FieldProblem(f"item_list: expected a list of items, got {kind(items)}")
-        contents, complete = _contents(items, reading, build_item)
-        if contents:
-            properties["contents"] = contents
-            if scope_of(reading.source) == "web":
-                properties.setdefault("content_type", "product")
-        ids = [content["content_id"] for content in contents if "content_id" in content]
-        if ids:
-            properties["content_ids"] = ids
-        properties["num_items"] = len(items)
-        if "value" not in properties and fields["transaction_value"](event) is None:
-            computed = _items_value(contents)
-            if computed is not None and (currency_left_out or not complete):
-                why = "the currency" if currency_left_out else "a price or quantity"
-                reading.warnings.append(
-                    f"transaction_value: not computed from the items: {why} was left out"
-                )
-            elif computed is not None:
-                try:
-                    properties["value"] = to_number(computed)
-                except BadValue as problem:
-                    raise FieldProblem(f"value: computed from item_list: {problem}") from None
-    if "value" in properties and "currency" not in properties:
-        reading.warnings.append("currency: missing; TikTok needs it with value to report revenue")
-    rows = reading.config.custom_event_properties
-    if rows:
-        properties.update(custom_section(rows, event, "custom_event_properties"))
-    return properties
 
 
 def _event_time(event: dict[str, Any], config: Config, now: float, warnings: list[str]) -> int:
@@ -195,7 +114,8 @@ def build_event(
     now: float,
     warnings: list[str],
 ) -> dict[str, Any]:
-    """``data[0]``: the event itself, its sections walked from the field records."""
+    """``data[0]``: the event itself, its sections built by the code compiled for the settings
+    from the field records (``compiled``)."""
     data = {
         "event": tiktok_event,
         "event_time": _event_time(event, config, now, warnings),
@@ -205,21 +125,7 @@ def build_event(
     if scope_of(source) == "app":
         platform = read_field(FIELD["device_platform"], event, reading)
         reading.platform = platform.lower() if isinstance(platform, str) else None
-    compiled = builders(config, source, reading.platform)  # the field walk, compiled
-    for section, steps in plan(source, reading.platform).items():
-        if section == "properties":
-            built = build_properties(event, reading, compiled[section], compiled["item"])
-        elif section == "item" or not steps:
-            continue
-        else:
-            built = compiled[section](event, reading, "")
-        if section == "user" and config.custom_user_properties:
-            rows = config.custom_user_properties
-            built.update(custom_section(rows, event, "custom_user_properties"))
-        if section == "event":
-            data.update(built)
-        elif built:
-            data[section] = built
+    compiled(config, source, reading.platform).assemble(event, reading, data)
     return data
 
 
