@@ -3,6 +3,7 @@
 The budget: one ``json.loads`` + ``json.dumps`` of the same event (what a host pays anyway).
 
     python benchmarks/bench_transform.py [--events N] [--rounds R] [--by-kind] [--profile [TOP]]
+                                         [--compiled .venv-compiled/bin/python]
 
 Each round makes fresh events for every measure (a new seed each: other users, other emails,
 other phones, so no cache can serve a replay; users still come back within a round, as on a real
@@ -14,7 +15,9 @@ Measured side by side in each round, on one core:
 - the same with the field walk of ``sections.build_section`` instead of the sections compiled
   for the settings (``compiled``), to show what compiling gives;
 - the per-event hook, ``cdp_destination_transform``, through a real pluggy ``PluginManager``;
-- the batch hook, ``cdp_destination_transform_batch``, 1000 events a call.
+- the batch hook, ``cdp_destination_transform_batch``, 1000 events a call;
+- with ``--compiled PYTHON``: both hooks again in ``PYTHON``'s environment, which has the build
+  compiled by mypyc installed (README "Compiled speed-up"), in a child process each round.
 
 Events are parsed before the clock starts (the host has them as dicts). Each figure is the best
 of the rounds; the ratio is the measure / the round trip (the budget is a ratio of at most 1).
@@ -28,6 +31,7 @@ import cProfile
 import gc
 import json
 import pstats
+import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -155,6 +159,31 @@ def available(label: str) -> bool:
     )
 
 
+COMPILED_LABELS = ("per-event hook, mypyc build", "batch hook, mypyc build")
+COMPILED_CHILD = """
+import sys
+sys.path.append(sys.argv[1])  # benchmarks from the tree, tiktok_destination as installed
+from benchmarks import bench_transform as bench
+from tiktok_destination import variant
+if not variant.compiled_with_mypyc():
+    sys.exit(f"{sys.executable}: not the compiled build ({variant.describe()})")
+count, seed = int(sys.argv[2]), int(sys.argv[3])
+bench.batch_hook(bench.texts_of(count, seed + 500))()  # warm up, as the parent's measures are
+for index, prepare in enumerate((bench.per_event_hook, bench.batch_hook)):
+    texts = bench.texts_of(count, seed + index)
+    print(bench.timed(prepare(texts)) / len(texts))
+"""
+
+
+def compiled_round(python: str, count: int, seed: int) -> list[float]:
+    """Seconds per event of both hooks in ``python``'s environment (the compiled build)."""
+    command = [python, "-I", "-c", COMPILED_CHILD, str(ROOT), str(count), str(seed)]  # -I: no cwd
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    if done.returncode:
+        raise SystemExit(done.stderr.strip())
+    return [float(line) for line in done.stdout.split()]
+
+
 def timed(run: Callable[[], object]) -> float:
     gc.collect()
     start = time.perf_counter()
@@ -167,13 +196,20 @@ def texts_of(count: int, seed: int, kind: str | None = None) -> list[str]:
     return [json.dumps(event) for label, event in labelled if kind is None or label == kind]
 
 
-def measure(count: int, rounds: int, seed: int, kind: str | None = None) -> dict[str, float]:
+def measure(
+    count: int, rounds: int, seed: int, kind: str | None = None, compiled: str | None = None
+) -> dict[str, float]:
     """Best seconds per measure; every measure of every round on events of a seed of its own."""
     best = {label: float("inf") for label in MEASURES if available(label)}
+    here = list(best)
     for round_ in range(rounds):
-        for index, label in enumerate(best):
+        for index, label in enumerate(here):
             texts = texts_of(count, seed + 1000 * round_ + index, kind)
             best[label] = min(best[label], timed(MEASURES[label](texts)) / len(texts))
+        if compiled:
+            seconds = compiled_round(compiled, count, seed + 1000 * round_ + len(MEASURES))
+            for label, each in zip(COMPILED_LABELS, seconds, strict=True):
+                best[label] = min(best.get(label, each), each)
     return best
 
 
@@ -214,6 +250,10 @@ def main(argv: list[str] | None = None) -> int:
         "--profile", type=int, nargs="?", const=15, default=0, metavar="TOP",
         help="also profile the transform and print the TOP functions by own time",
     )  # fmt: skip
+    parser.add_argument(
+        "--compiled", metavar="PYTHON",
+        help="also both hooks in PYTHON's environment, where the mypyc build is installed",
+    )  # fmt: skip
     args = parser.parse_args(argv)
 
     sizes = [len(text) for text in texts_of(2000, args.seed)]
@@ -223,7 +263,7 @@ def main(argv: list[str] | None = None) -> int:
         f" Python {sys.version.split()[0]}; best of {args.rounds} rounds"
     )
     print("\nall events (ratio = measure / round trip):")
-    report(measure(args.events, args.rounds, args.seed))
+    report(measure(args.events, args.rounds, args.seed, compiled=args.compiled))
     if args.by_kind:
         for kind in KINDS:
             print(f"\n{kind} events only:")

@@ -16,7 +16,7 @@ from cli_helpers import ROOT, WAIT_S, no_traceback, read_line, run_cli, start_cl
 from helpers import readme_table
 from jsonschema import Draft202012Validator
 
-from tiktok_destination import __version__, settings
+from tiktok_destination import __version__, settings, variant
 from tiktok_destination.cli import main
 
 
@@ -42,7 +42,7 @@ def test_schema_prints_the_settings_schema(capsys: pytest.CaptureFixture[str]) -
 def test_version() -> None:
     done = run_cli("--version")
     assert done.returncode == 0
-    assert done.stdout.strip() == f"tiktok-destination {__version__}"
+    assert done.stdout.strip() == f"tiktok-destination {__version__} ({variant.describe()})"
 
 
 def test_check_settings(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 import json
+import os
 import subprocess
 import sys
 import zipfile
@@ -128,6 +129,9 @@ def test_shipped_files_are_the_repository_files() -> None:
 
 
 def test_wheel_ships_schemas_manifest_and_marker(tmp_path: Path) -> None:
+    """The default wheel: pure Python, for any platform, whatever compiler the machine has."""
+    environment = {k: v for k, v in os.environ.items() if k != "TIKTOK_DESTINATION_COMPILE"}
+    environment["CC"] = "false"  # no working C compiler
     subprocess.run(
         [
             sys.executable,
@@ -143,9 +147,12 @@ def test_wheel_ships_schemas_manifest_and_marker(tmp_path: Path) -> None:
         ],
         check=True,
         capture_output=True,
+        env=environment,
     )
     (wheel,) = tmp_path.glob("tiktok_destination-*.whl")
+    assert wheel.name.endswith("-py3-none-any.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
+    assert not [name for name in names if name.endswith((".so", ".pyd"))]
     for inside in (
         "plugin.json",
         "py.typed",

@@ -17,7 +17,7 @@ from typing import Any
 
 import pluggy
 
-from tiktok_destination import __version__, hookspecs, plugin, signals
+from tiktok_destination import __version__, hookspecs, plugin, signals, variant
 from tiktok_destination import settings as settings_module
 from tiktok_destination.cli_settings import (
     TOKEN_ENV,
@@ -136,7 +136,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog="tiktok-destination",
         description="Map CDP events to TikTok Events API 2.0 requests, and deliver them.",
     )
-    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument(
+        "--version", action="version", version=f"%(prog)s {__version__} ({variant.describe()})"
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     for register in _commands():
         register(commands)

@@ -57,7 +57,7 @@ def to_number(value: Any) -> float | int:
         raise BadValue(f"expected a number, got {quote(value)}")
     if isinstance(number, float) and not math.isfinite(number):
         raise BadValue(f"expected a finite number, got {quote(value)}")
-    if abs(number) >= LARGEST_NUMBER:
+    if not -LARGEST_NUMBER < number < LARGEST_NUMBER:  # not abs(): see README "Compiled speed-up"
         raise BadValue(f"number too large: {quote(value)}")
     return number
 
