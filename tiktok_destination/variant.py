@@ -15,6 +15,7 @@ COMPILED = (
     "tiktok_destination.hashing",
     "tiktok_destination.outcomes",
     "tiktok_destination.phones",
+    "tiktok_destination.properties",
     "tiktok_destination.quoting",
     "tiktok_destination.readers",
     "tiktok_destination.sections",
