@@ -1,6 +1,6 @@
 """``tiktok-destination send`` against a bare client, side by side, on loopback and 150 ms away.
 
-    python benchmarks/bench_send.py [--events N] [--rounds R] [--memory N]
+    python benchmarks/bench_send.py [--events N] [--rounds R] [--memory N [N ...]]
 
 The fake TikTok server (``tests/tiktok_server.py``) runs in a process of its own, as TikTok is
 another machine: on loopback, and with ``latency_s=0.15`` (every answer 150 ms late, as over a
@@ -15,8 +15,9 @@ measure) to a JSON Lines file, then times, one after the other:
 
 The ratios the README's targets are written in: on loopback, ``send`` wall time / the bare
 client's (target ≤ 1.0); at 150 ms, ``send`` throughput / the four-in-flight bare client's
-(target ≥ 0.8). ``--memory N`` also runs ``send`` on N events in a child process and prints its
-peak resident memory.
+(target ≥ 0.8); ``send``'s clock stops when it exits (its outcomes are counted after). ``--memory
+N ...`` also runs ``send`` on N events in a child process and prints its peak resident memory
+(``--events 0`` runs only that).
 """
 
 from __future__ import annotations
@@ -147,8 +148,8 @@ def bare_client(events: Path, url: str, in_flight: int) -> int:
     return posted
 
 
-def send_command(events: Path, url: str, work: Path, concurrency: int | None) -> int:
-    """``tiktok-destination send --settings S EVENTS --outcomes FILE``; events delivered."""
+def send_command(events: Path, url: str, work: Path, concurrency: int | None) -> Path:
+    """``tiktok-destination send --settings S EVENTS --outcomes FILE``; the outcomes file."""
     settings = settings_for(url)
     if concurrency is not None and "max_concurrent_requests" in schema()["properties"]:
         settings["max_concurrent_requests"] = concurrency
@@ -158,6 +159,11 @@ def send_command(events: Path, url: str, work: Path, concurrency: int | None) ->
     with contextlib.redirect_stderr(io.StringIO()):
         code = cli.main(argv)
     assert code == 0, f"send exited {code}"
+    return outcomes
+
+
+def delivered(outcomes: Path) -> int:
+    """Events the outcomes file records ``delivered`` (counted after the clock stopped)."""
     with outcomes.open(encoding="utf-8") as stream:
         return sum(json.loads(line)["status"] == "delivered" for line in stream)
 
@@ -176,61 +182,81 @@ def compare(
                 received()
                 start = time.perf_counter()
                 if label == "send":
-                    sent = send_command(events, url, work, None)
+                    outcomes = send_command(events, url, work, None)
+                    elapsed = time.perf_counter() - start
+                    sent = delivered(outcomes)
                 else:
                     sent = bare_client(events, url, in_flight)
-                elapsed = time.perf_counter() - start
+                    elapsed = time.perf_counter() - start
                 arrived = received()
                 assert arrived == sent == count, (label, arrived, sent, count)
                 best[label] = min(best[label], elapsed)
     return best["send"], best["bare"]
 
 
+CHILD = """
+import sys
+from tiktok_destination import cli
+code = cli.main(sys.argv[2:])
+with open("/proc/self/status") as status:  # the high-water mark of this process's own memory
+    peak = next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
+with open(sys.argv[1], "w") as out:
+    out.write(f"{code} {peak}")
+"""
+"""``send`` in a child process that reports its exit code and peak resident memory (VmHWM, in
+kB, read as it ends: ``ru_maxrss`` of a child also counts the process that forked it)."""
+
+
 def peak_memory(count: int, seed: int, work: Path) -> float:
     """Peak resident memory (MB) of ``send`` over ``count`` events, in a child process."""
     events = work / "million.jsonl"
     write_events(events, count, seed)
+    report = work / "peak.txt"
     with fake_server(0.0) as (url, received):
         settings = work / "settings.json"
         settings.write_text(json.dumps(settings_for(url)), encoding="utf-8")
-        command = [sys.executable, "-m", "tiktok_destination", "send", "--settings", str(settings)]
+        command = [sys.executable, "-c", CHILD, str(report), "send", "--settings", str(settings)]
         command += [str(events), "--outcomes", os.devnull]
         process = subprocess.Popen(command, cwd=ROOT, stderr=subprocess.DEVNULL)
-        while True:
-            pid, status, usage = os.wait4(process.pid, os.WNOHANG)
-            if pid:
-                break
+        while process.poll() is None:
             received()  # the server forgets what it recorded, so its memory stays flat
-            time.sleep(1)
-        process.returncode = os.waitstatus_to_exitcode(status)
+            time.sleep(0.5)
     events.unlink()
-    assert process.returncode == 0, f"send exited {process.returncode}"
-    return usage.ru_maxrss / 1024
+    code, peak = report.read_text().split()
+    assert process.returncode == 0 and code == "0", f"send exited {process.returncode} {code}"
+    return int(peak) / 1024
+
+
+def compare_both(args: argparse.Namespace, work: Path) -> None:
+    print(f"{args.events:,} fresh events per run, best of {args.rounds} rounds")
+    send_s, bare_s = compare(0.0, args.events, args.rounds, args.seed, work)
+    print("\nloopback (bare client: one request at a time):")
+    print(f"  send          {send_s:6.2f} s  {args.events / send_s:9,.0f} events/s")
+    print(f"  bare client   {bare_s:6.2f} s  {args.events / bare_s:9,.0f} events/s")
+    print(f"  send / bare client wall time: {send_s / bare_s:.2f}  (target ≤ 1.0)")
+    send_s, bare_s = compare(0.15, args.events, args.rounds, args.seed + 5000, work)
+    print("\n150 ms away (bare client: four requests in flight):")
+    print(f"  send          {send_s:6.2f} s  {args.events / send_s:9,.0f} events/s")
+    print(f"  bare client   {bare_s:6.2f} s  {args.events / bare_s:9,.0f} events/s")
+    print(f"  send / bare client throughput: {bare_s / send_s:.2f}  (target ≥ 0.8)")
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--events", type=int, default=50_000, help="events per run")
+    parser.add_argument("--events", type=int, default=50_000, help="events per run (0: none)")
     parser.add_argument("--rounds", type=int, default=3, help="rounds; the best counts")
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--memory", type=int, default=0, metavar="N", help="peak memory of N")
+    parser.add_argument(
+        "--memory", type=int, nargs="*", default=[], metavar="N", help="peak memory of N events"
+    )
     args = parser.parse_args(argv)
-    print(f"{args.events:,} fresh events per run, best of {args.rounds} rounds")
     with tempfile.TemporaryDirectory() as folder:
         work = Path(folder)
-        send_s, bare_s = compare(0.0, args.events, args.rounds, args.seed, work)
-        print("\nloopback (bare client: one request at a time):")
-        print(f"  send          {send_s:6.2f} s  {args.events / send_s:9,.0f} events/s")
-        print(f"  bare client   {bare_s:6.2f} s  {args.events / bare_s:9,.0f} events/s")
-        print(f"  send / bare client wall time: {send_s / bare_s:.2f}  (target ≤ 1.0)")
-        send_s, bare_s = compare(0.15, args.events, args.rounds, args.seed + 5000, work)
-        print("\n150 ms away (bare client: four requests in flight):")
-        print(f"  send          {send_s:6.2f} s  {args.events / send_s:9,.0f} events/s")
-        print(f"  bare client   {bare_s:6.2f} s  {args.events / bare_s:9,.0f} events/s")
-        print(f"  send / bare client throughput: {bare_s / send_s:.2f}  (target ≥ 0.8)")
-        if args.memory:
-            peak = peak_memory(args.memory, args.seed + 9000, work)
-            print(f"\nsend of {args.memory:,} events: peak resident memory {peak:,.0f} MB")
+        if args.events:
+            compare_both(args, work)
+        for count in args.memory:
+            peak = peak_memory(count, args.seed + 9000, work)
+            print(f"send of {count:,} events: peak resident memory {peak:,.0f} MB")
     return 0
 
 

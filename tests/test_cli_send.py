@@ -31,7 +31,7 @@ from tiktok_server import BodyCode, FakeTikTok, HttpStatus
 from tiktok_destination.cli import main, plugin_manager
 from tiktok_destination.outcome_log import OutcomeLog
 from tiktok_destination.records import read_records
-from tiktok_destination.sending import SendRun
+from tiktok_destination.sending import SendRun, chunked
 
 
 def send(settings: str, events: str, *extra: str) -> list[str]:
@@ -386,6 +386,13 @@ class SurrogateHook:
             outcome["payload"]["data"][0]["event_id"] = "bad-\ud800"
         return outcome
 
+    def cdp_destination_transform_batch(self, **kwargs: Any) -> Any:
+        outcomes = self.real.cdp_destination_transform_batch(**kwargs)
+        for event, outcome in zip(kwargs["events"], outcomes, strict=True):
+            if event["id"] == "bad":
+                outcome["payload"]["data"][0]["event_id"] = "bad-\ud800"
+        return outcomes
+
     def cdp_destination_send(self, **kwargs: Any) -> Any:
         return self.real.cdp_destination_send(**kwargs)
 
@@ -400,7 +407,7 @@ def test_a_dry_run_never_drops_a_payload_silently(tmp_path: Path, tiktok: FakeTi
         SurrogateHook(), settings, outcomes=log, dry_run=True, out=shown, err=io.StringIO()
     )
     with events.open("rb") as stream:
-        assert run.run(read_records(stream)) is True
+        assert run.run(chunked(read_records(stream))) is True
     log.close()
     assert [(r["line"], r["status"]) for r in read_outcomes(out)] == [(1, "ok"), (2, "rejected")]
     assert "not valid JSON" in read_outcomes(out)[1]["message"]

@@ -35,7 +35,7 @@ from tiktok_server import FakeTikTok, Stall
 from tiktok_destination.cli import plugin_manager
 from tiktok_destination.outcome_log import OutcomeLog
 from tiktok_destination.records import read_records
-from tiktok_destination.sending import INTERRUPTED_BEFORE, INTERRUPTED_DURING, SendRun
+from tiktok_destination.sending import INTERRUPTED_BEFORE, INTERRUPTED_DURING, SendRun, chunked
 
 
 def wait_for(condition: Any, what: str) -> None:
@@ -79,7 +79,10 @@ def test_a_stop_signal_stops_a_real_run_cleanly(tmp_path: Path, signum: int, cod
     assert [(line, r["status"], r["message"]) for line, r in outcomes.items()] == [
         (1, "failed", INTERRUPTED_DURING),
         (2, "failed", INTERRUPTED_DURING),
-    ]  # the lines after them were not read yet: no record, and a resume sends them
+        (3, "failed", INTERRUPTED_BEFORE),  # read (and transformed) with the first two,
+        (4, "failed", INTERRUPTED_BEFORE),  # waiting for their requests
+        (5, "failed", INTERRUPTED_BEFORE),
+    ]
 
 
 def test_a_signal_waits_until_the_records_being_written_are_whole(
@@ -126,8 +129,8 @@ class InterruptingHook:
         self.sends = 0
         self.interrupt_send = interrupt_send
 
-    def cdp_destination_transform(self, **kwargs: Any) -> Any:
-        return self.real.cdp_destination_transform(**kwargs)
+    def cdp_destination_transform_batch(self, **kwargs: Any) -> Any:
+        return self.real.cdp_destination_transform_batch(**kwargs)
 
     def cdp_destination_send(self, **kwargs: Any) -> Any:
         self.sends += 1
@@ -156,7 +159,7 @@ def test_ctrl_c_keeps_outcomes_true(tmp_path: Path, tiktok: FakeTikTok) -> None:
     log = OutcomeLog(str(out), append=False)
     run = SendRun(InterruptingHook(interrupt_send=2), settings, outcomes=log)
     with path.open("rb") as stream:
-        assert run.run(read_records(stream)) is False
+        assert run.run(chunked(read_records(stream), 1)) is False  # one line at a time
     log.close()
     records = {r["event_id"]: r for r in final(read_outcomes(out)).values()}
     assert len(records) == 9  # 1 app event waiting + 8 web events read before the interrupt

@@ -3,12 +3,14 @@ rejected alone, and no request body over the cap ever leaves."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
+from typing import Any
 
 from tiktok_server import FakeTikTok, payload
 
 from tiktok_destination import facts
-from tiktok_destination.delivery import Deliverer
+from tiktok_destination.delivery import MAX_EVENT_BYTES, Deliverer
 
 MakeDeliverer = Callable[..., Deliverer]
 MB = 2**20
@@ -45,3 +47,22 @@ def test_small_events_still_fill_a_batch(tiktok: FakeTikTok, make_deliverer: Mak
     outcomes = make_deliverer().send([payload(f"e{n}", note="x" * 1000) for n in range(1000)])
     assert {outcome["status"] for outcome in outcomes} == {"delivered"}
     assert [request.size for request in tiktok.requests] == [1000]
+
+
+def test_events_that_fill_the_bytes_exactly_share_one_request(
+    make_deliverer: MakeDeliverer,
+) -> None:
+    def json_bytes(event: dict[str, object]) -> int:
+        return len(json.dumps(event, separators=(",", ":"), ensure_ascii=False).encode())
+
+    def pair(extra: int) -> list[dict[str, Any]]:
+        """Two events whose JSON, a comma after each, takes MAX_EVENT_BYTES + ``extra``."""
+        first, second = payload("e0", note=""), payload("e1", note="")
+        empty = sum(json_bytes(p["data"][0]) + 1 for p in (first, second))
+        half = (MAX_EVENT_BYTES + extra - empty) // 2
+        first["data"][0]["properties"]["note"] = "x" * half
+        second["data"][0]["properties"]["note"] = "x" * (MAX_EVENT_BYTES + extra - empty - half)
+        return [first, second]
+
+    assert [len(body["data"]) for body in make_deliverer().plan(pair(0))] == [2]
+    assert [len(body["data"]) for body in make_deliverer().plan(pair(1))] == [1, 1]

@@ -58,11 +58,13 @@ def chunks(
 
 @dataclass
 class Batch:
-    """The events of one request, with the input position of each."""
+    """The events of one request, with the input position of each (and, once encoded, the
+    JSON array of the events)."""
 
     key: Key
     indices: list[int]
     events: list[Any]
+    data: bytes | None = None
 
     @property
     def head(self) -> dict[str, str]:

@@ -8,7 +8,6 @@ import contextlib
 import os
 import stat
 import sys
-from collections.abc import Iterable
 from typing import IO, Any
 
 from tiktok_destination import signals
@@ -17,7 +16,7 @@ from tiktok_destination.exits import EXIT_FAILED, UsageError, send_exit_code
 from tiktok_destination.outcome_log import OutcomeLog
 from tiktok_destination.records import EventReader, open_events
 from tiktok_destination.resume import read_finished
-from tiktok_destination.sending import MAX_WAIT_S, SendRun, with_ticks
+from tiktok_destination.sending import MAX_WAIT_S, SendRun, chunked, with_ticks
 
 
 def register(commands: Any) -> None:
@@ -88,10 +87,9 @@ def cmd_send(args: argparse.Namespace) -> int:
             reader = EventReader(stream)
             run.position = lambda: reader.position
             size = _regular_size(stream)
-            lines: Iterable[Any] = iter(reader)
-            if size is None:  # a stream may pause: don't keep events waiting
-                lines = with_ticks(lines, MAX_WAIT_S / 2)
-            run.run(lines, total_bytes=size)
+            # a stream may pause: don't keep events waiting
+            chunks = chunked(reader) if size is not None else with_ticks(reader, MAX_WAIT_S / 2)
+            run.run(chunks, total_bytes=size)
         finally:
             if outcomes is not None:
                 outcomes.close()

@@ -203,7 +203,7 @@ class Deliverer:
     def plan(self, payloads: Sequence[object]) -> list[dict[str, Any]]:
         """The request bodies ``send`` would post first (before any split), in order."""
         outcomes: list[SendOutcome | None] = [None] * len(payloads)
-        return [batch.body() for batch in self._batches(payloads, outcomes, {})]
+        return [batch.body() for batch in self._batches(payloads, outcomes)]
 
     def shown_requests(self, payloads: Sequence[object]) -> list[dict[str, Any]]:
         """The requests ``send`` would make first, as ``--dry-run`` shows them: token redacted."""
@@ -220,18 +220,15 @@ class Deliverer:
     def send(self, payloads: Sequence[object]) -> list[SendOutcome]:
         """One outcome per payload, in the same order."""
         outcomes: list[SendOutcome | None] = [None] * len(payloads)
-        encoded: dict[int, bytes] = {}
-        batches = self._batches(payloads, outcomes, encoded)
+        batches = self._batches(payloads, outcomes)
         threads = min(self.config.max_concurrent_requests, len(batches))
         if threads <= 1:
             for batch in batches:
-                self._deliver_safely(batch, outcomes, encoded)
+                self._deliver_safely(batch, outcomes)
         else:
             with Workers(threads, "tiktok-send") as workers:
                 jobs = [
-                    workers.submit(
-                        functools.partial(self._deliver_safely, batch, outcomes, encoded)
-                    )
+                    workers.submit(functools.partial(self._deliver_safely, batch, outcomes))
                     for batch in batches
                 ]
             try:
@@ -246,11 +243,9 @@ class Deliverer:
             for outcome in outcomes
         ]
 
-    def _deliver_safely(
-        self, batch: Batch, outcomes: list[SendOutcome | None], encoded: dict[int, bytes]
-    ) -> None:
+    def _deliver_safely(self, batch: Batch, outcomes: list[SendOutcome | None]) -> None:
         try:
-            self._deliver(batch, outcomes, encoded)
+            self._deliver(batch, outcomes)
         except Exception as error:  # a bug must not lose the outcomes already known
             log.error("unexpected %s while delivering a batch", type(error).__name__)
             message = f"not sent: unexpected {type(error).__name__} in the destination"
@@ -259,36 +254,58 @@ class Deliverer:
                     outcomes[index] = send_outcome("failed", message)
 
     def _batches(
-        self,
-        payloads: Sequence[object],
-        outcomes: list[SendOutcome | None],
-        encoded: dict[int, bytes],
+        self, payloads: Sequence[object], outcomes: list[SendOutcome | None]
     ) -> list[Batch]:
-        """The requests to make, by count and bytes; each event's JSON lands in ``encoded`` (by
-        ``id``), and events that are no payload or no valid JSON are ``rejected`` here."""
-        members = []
+        """The requests to make, by count and bytes, each with its events' JSON; events that are
+        no payload or no valid JSON are ``rejected`` here."""
+        groups: dict[Key, list[tuple[Key, int, Any]]] = {}
         for index, payload in enumerate(payloads):
             read = _read_payload(payload)
             if isinstance(read, str):
                 outcomes[index] = send_outcome("rejected", read)
-                continue
+            else:
+                groups.setdefault(read[0], []).append((read[0], index, read[1]))
+        found = []
+        for members in groups.values():
+            runs = batching.batches(members, self.config.batch_size)
+            try:  # the usual case: each request's events encoded at once, within the bytes
+                for run in runs:
+                    run.data = _dumps(run.events)
+            except (TypeError, ValueError, RecursionError):
+                runs = []
+            if runs and all(len(run.data or b"") <= MAX_EVENT_BYTES + 1 for run in runs):
+                found += runs  # (one comma fewer than events, and the brackets)
+            else:
+                found += self._by_bytes(members, outcomes)
+        return found
+
+    def _by_bytes(
+        self, members: list[tuple[Key, int, Any]], outcomes: list[SendOutcome | None]
+    ) -> list[Batch]:
+        """The requests for ``members`` of one group, cut by count and by bytes, when together
+        they do not fit or some event is no valid JSON (that one is ``rejected``)."""
+        encoded: dict[int, bytes] = {}
+        """Each event's JSON, by ``id`` of the event."""
+        sendable = []
+        for member in members:
             try:
-                encoded[id(read[1])] = _dumps(read[1])
+                encoded[id(member[2])] = _dumps(member[2])
             except (TypeError, ValueError, RecursionError) as error:
                 reason = self._redact(f"{type(error).__name__}: {error}")
-                outcomes[index] = send_outcome("rejected", f"not valid JSON ({reason})")
+                outcomes[member[1]] = send_outcome("rejected", f"not valid JSON ({reason})")
             else:
-                members.append((read[0], index, read[1]))
-        return batching.batches(
-            members,
+                sendable.append(member)
+        found = batching.batches(
+            sendable,
             self.config.batch_size,
             max_bytes=MAX_EVENT_BYTES,
             size_of=lambda event: len(encoded[id(event)]) + 1,  # and its comma
         )
+        for batch in found:
+            batch.data = b"[" + b",".join(encoded[id(event)] for event in batch.events) + b"]"
+        return found
 
-    def _deliver(
-        self, batch: Batch, outcomes: list[SendOutcome | None], encoded: dict[int, bytes]
-    ) -> None:
+    def _deliver(self, batch: Batch, outcomes: list[SendOutcome | None]) -> None:
         stopped = self.stopped
         if stopped is None and self._gate is not None:
             stopped = self._gate.before_request()
@@ -297,17 +314,13 @@ class Deliverer:
         if stopped is not None:
             self._fill(outcomes, batch, "failed", f"not sent: delivery stopped: {stopped}")
             return
-        data = (
-            _dumps(batch.head)[:-1]
-            + b',"data":['
-            + b",".join(encoded[id(event)] for event in batch.events)
-            + b"]}"
-        )
+        events = batch.data if batch.data is not None else _dumps(batch.events)
+        data = _dumps(batch.head)[:-1] + b',"data":' + events + b"}"
         n = len(batch.events)
         if len(data) > facts.MAX_REQUEST_BYTES:
             if n > 1:
                 for half in batch.halves():
-                    self._deliver(half, outcomes, encoded)
+                    self._deliver(half, outcomes)
             else:
                 self._fill(outcomes, batch, "rejected", _too_big(len(data)))
             return
@@ -329,7 +342,7 @@ class Deliverer:
         elif reply.decision is Decision.SPLIT and n > 1:
             log.info("%s for a batch of %d events: splitting it", reply.problem, n)
             for half in batch.halves():
-                self._deliver(half, outcomes, encoded)
+                self._deliver(half, outcomes)
         elif reply.decision is Decision.SPLIT:
             message = reply.message or reply.problem
             self._fill(outcomes, batch, "rejected", message, code, reply.request_id)

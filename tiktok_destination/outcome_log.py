@@ -13,6 +13,8 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+from collections.abc import Iterable
+from json.encoder import encode_basestring  # what json.dumps(ensure_ascii=False) uses
 from typing import Any
 
 SENDING = "sending"
@@ -44,6 +46,29 @@ def record(
     }
 
 
+def _json(value: Any) -> str:
+    """``value`` as ``json.dumps(value, ensure_ascii=False)`` writes it (strings the fast way)."""
+    if type(value) is str:
+        return str(encode_basestring(value))
+    return json.dumps(value, ensure_ascii=False)
+
+
+def record_lines(
+    events: Iterable[tuple[int, Any]],
+    status: str,
+    message: str,
+    code: int | None = None,
+    request_id: str | None = None,
+) -> str:
+    """The records of ``(line, event_id)`` events sharing one outcome, as JSON Lines: the text
+    ``json.dumps`` gives each ``record``, with the shared part encoded once."""
+    tail = (
+        f', "status": {_json(status)}, "code": {_json(code)}, "message": {_json(message)}, '
+        f'"request_id": {_json(request_id)}}}\n'
+    )
+    return "".join([f'{{"line": {line:d}, "event_id": {_json(eid)}{tail}' for line, eid in events])
+
+
 class OutcomeLog:
     """An outcomes file opened for writing (``append`` keeps what it holds: ``--resume``)."""
 
@@ -69,7 +94,11 @@ class OutcomeLog:
     def write(self, records: list[dict[str, Any]]) -> None:
         """Append ``records``, all of them or (on an error) none."""
         if records:
-            text = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
+            self.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records))
+
+    def write_text(self, text: str) -> None:
+        """Append records already written as JSON Lines (``record_lines``), all or none."""
+        if text:
             self.write_raw(text.encode("utf-8", "backslashreplace"))
 
     def write_raw(self, data: bytes) -> None:
