@@ -132,3 +132,51 @@ def test_send_transforms_through_the_batch_hook_a_chunk_at_a_time(
     # garbage collected less often during the run, as before after it
     assert set(hook.thresholds) == {max(before[0], sending.YOUNG_COLLECTION_EVERY)}
     assert gc.get_threshold() == before
+
+
+class HeldSends:
+    """The real hooks, but each send waits until ``release`` is set (at most ``WAIT_S``)."""
+
+    def __init__(self) -> None:
+        self.real = plugin_manager().hook
+        self.release = threading.Event()
+        self.finished = 0
+
+    def cdp_destination_transform_batch(self, **kwargs: Any) -> Any:
+        return self.real.cdp_destination_transform_batch(**kwargs)
+
+    def cdp_destination_send(self, **kwargs: Any) -> Any:
+        self.release.wait(WAIT_S)
+        try:
+            return self.real.cdp_destination_send(**kwargs)
+        finally:
+            self.finished += 1
+
+
+def test_the_next_buffer_fills_while_a_full_window_is_in_flight(
+    tmp_path: Path, tiktok: FakeTikTok
+) -> None:
+    window, batch = 3, 2
+    settings = {
+        "access_token": TOKEN,
+        "pixel_id": "PIXEL",
+        "api_url": tiktok.url,
+        "batch_size": batch,
+        "max_concurrent_requests": window,
+    }
+    hook = HeldSends()
+    finished_when_read: list[int] = []
+
+    def one_line_at_a_time() -> Iterator[list[tuple[int, Any]]]:
+        for n in range(window * batch + 1):
+            finished_when_read.append(hook.finished)
+            yield [(n + 1, purchase(n))]
+        hook.release.set()
+
+    log = OutcomeLog(str(tmp_path / "out.jsonl"), append=False)
+    run = SendRun(hook, settings, outcomes=log, err=io.StringIO())
+    assert run.run(one_line_at_a_time()) is True
+    log.close()
+    # the line after the third buffer was read with three requests in flight, none answered
+    assert finished_when_read[-1] == 0
+    assert len(tiktok.events) == window * batch + 1

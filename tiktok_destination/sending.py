@@ -302,8 +302,10 @@ class SendRun:
             self.ready.append(self.groups.pop(key))
 
     def _send_ready(self) -> None:
-        """Send the buffers in ``ready``: their ``sending`` records first, then the request."""
+        """Send the buffers in ``ready`` (when fewer than ``window`` are in flight): their
+        ``sending`` records first, then the request."""
         while self.ready:
+            self._collect(room=True)
             with signals.held():
                 batch = self.ready[0]
                 if self.dry_run:
@@ -316,7 +318,6 @@ class SendRun:
                 assert self._workers is not None
                 payloads = [payload for _line, payload in batch]
                 self.in_flight.append((sent, self._workers.submit(partial(self._send, payloads))))
-            self._collect()
 
     def _send(self, payloads: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """The send hook for one buffer (on a worker thread)."""
@@ -325,12 +326,15 @@ class SendRun:
         )
         return outcomes
 
-    def _collect(self, *, everything: bool = False) -> None:
+    def _collect(self, *, room: bool = False, everything: bool = False) -> None:
         """Record the outcomes of the buffers sent, oldest first: those already known, and
-        the oldest ones' when ``window`` buffers are in flight (or ``everything``)."""
+        (waiting for them) the oldest ones' until fewer than ``window`` are in flight with
+        ``room``, all with ``everything``. So ``window`` requests stay in flight while the next
+        buffer fills, and no more."""
         while self.in_flight:
             sent, job = self.in_flight[0]
-            if not (everything or job.done() or len(self.in_flight) >= self.window):
+            full = room and len(self.in_flight) >= self.window
+            if not (everything or full or job.done()):
                 return
             outcomes = job.result()
             with signals.held():
