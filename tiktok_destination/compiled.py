@@ -24,6 +24,7 @@ from typing import Any, NamedTuple
 
 from tiktok_destination.mapping import SECTIONS, Field, Section
 from tiktok_destination.properties import build_properties
+from tiktok_destination.readers import READERS
 from tiktok_destination.sections import (
     Builder,
     FieldProblem,
@@ -133,7 +134,11 @@ def _step_code(writer: _Writer, step: _Step, config: Config) -> None:
     writer.line(1, "if raw is not None:")
     writer.line(2, "try:")
     if step.read is not None:
-        writer.line(3, f"value = {writer.bind('read', step.read)}(raw)")
+        read = f"{writer.bind('read', step.read)}(raw)"
+        of_text = READERS[step.record.read or "string"].of_text
+        if of_text is not None:  # the reader's result for a text, inline
+            read = f"({of_text}) if raw.__class__ is str else {read}"
+        writer.line(3, f"value = {read}")
     else:
         hasher = writer.bind("hash", user_hasher(step.record, config))
         writer.line(3, f"value = {hasher}(raw, reading.warnings)")
