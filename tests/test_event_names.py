@@ -3,6 +3,7 @@ and offline events take TikTok's standard events only."""
 
 from __future__ import annotations
 
+import difflib
 from typing import Any
 
 import pytest
@@ -10,6 +11,9 @@ import pytest
 from tiktok_destination.facts import EVENT_SOURCES, STANDARD_EVENTS
 from tiktok_destination.mapping import EVENT_TABLE
 from tiktok_destination.settings import compile_settings, validate
+from tiktok_destination.transform import UNMAPPED_KEPT, UNMAPPED_NAME_CHARS, transform
+
+NOW = 1_700_000_000.0
 
 BASE = {"access_token": "tok", "pixel_id": "P", "app_id": "A", "offline_event_set_id": "O"}
 
@@ -71,3 +75,28 @@ def test_the_same_event_twice_for_one_source_is_refused() -> None:
     rows: list[dict[str, Any]] = [OFFLINE, {**OFFLINE, "tiktok_event": "Other"}, WEB]
     problems = validate({**BASE, "event_mapping": rows})
     assert any("event_mapping[1]" in problem for problem in problems)
+
+
+def test_skip_reasons_are_worked_out_once_per_name_and_kept_bounded(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An unmapped name's reason (with its "did you mean" search) is kept per settings: the same
+    name again costs a look-up; at most ``UNMAPPED_KEPT`` names, none longer than the bound."""
+    config = compile_settings({"access_token": "t", "pixel_id": "P"})
+    searches: list[str] = []
+    search = difflib.get_close_matches
+
+    def counted(word: str, *args: Any, **kwargs: Any) -> list[str]:
+        searches.append(word)
+        return search(word, *args, **kwargs)
+
+    monkeypatch.setattr(difflib, "get_close_matches", counted)
+    first = transform({"event_name": "purchse"}, config, NOW)
+    again = transform({"event_name": "purchse"}, config, NOW)
+    assert first == again and first["status"] == "skipped"
+    assert "did you mean" in first["reason"] and searches == ["purchse"]
+    transform({"event_name": "x" * (UNMAPPED_NAME_CHARS + 1)}, config, NOW)
+    for index in range(2 * UNMAPPED_KEPT):
+        transform({"event_name": f"custom_{index}"}, config, NOW)
+    assert len(config.unmapped) == UNMAPPED_KEPT
+    assert all(len(name) <= UNMAPPED_NAME_CHARS for name, _source in config.unmapped)

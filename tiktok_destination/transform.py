@@ -157,7 +157,7 @@ def transform(event: Any, config: Config, now: float) -> TransformOutcome:
     source = event_source(event, config, warnings)
     tiktok_event = config.event_names[source].get(name)
     if tiktok_event is None:
-        return skipped(_unmapped_reason(name, source, config))
+        return skipped(_skip_reason(name, source, config))
     if source == "offline" and tiktok_event not in STANDARD_EVENTS:
         return invalid(
             f"event_mapping: offline events take TikTok's standard events only, and "
@@ -175,6 +175,22 @@ def transform(event: Any, config: Config, now: float) -> TransformOutcome:
         payload["test_event_code"] = config.test_event_code
     payload["data"] = [data]
     return ok(payload, warnings)
+
+
+UNMAPPED_KEPT = 128
+"""Skip reasons kept per settings, for names up to ``UNMAPPED_NAME_CHARS`` long."""
+UNMAPPED_NAME_CHARS = 128
+
+
+def _skip_reason(name: str, source: str, config: Config) -> str:
+    """``_unmapped_reason``, worked out once per name and source for a settings object."""
+    kept = config.unmapped
+    reason = kept.get((name, source))
+    if reason is None:
+        reason = _unmapped_reason(name, source, config)
+        if len(kept) < UNMAPPED_KEPT and len(name) <= UNMAPPED_NAME_CHARS:
+            kept[(name, source)] = reason
+    return reason
 
 
 def _unmapped_reason(name: str, source: str, config: Config) -> str:
