@@ -315,7 +315,9 @@ class Deliverer:
             self._fill(outcomes, batch, "failed", f"not sent: delivery stopped: {stopped}")
             return
         events = batch.data if batch.data is not None else _dumps(batch.events)
+        batch.data = None  # the request's body below is the one copy kept while it is sent
         data = _dumps(batch.head)[:-1] + b',"data":' + events + b"}"
+        del events
         n = len(batch.events)
         if len(data) > facts.MAX_REQUEST_BYTES:
             if n > 1:

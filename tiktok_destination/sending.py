@@ -170,6 +170,8 @@ class SendRun:
         self.groups: dict[tuple[Any, ...], Pending] = {}
         self.since: dict[tuple[Any, ...], float] = {}
         """When each buffered group got its first event."""
+        self.sizes: dict[tuple[Any, ...], int] = {}
+        """How many events a request of each group carries at most."""
         self.ready: deque[Pending] = deque()
         """Full buffers, oldest first, waiting for their request."""
         self.in_flight: deque[tuple[list[Sent], Future[list[dict[str, Any]]]]] = deque()
@@ -248,8 +250,9 @@ class SendRun:
         that will not be sent, buffer the others (a full buffer moves to ``ready``)."""
         with signals.held():
             lines, events, records = [], [], []
+            resuming = bool(self.finished.statuses)
             for line, event in chunk:
-                if self.finished.status(line) is not None:
+                if resuming and self.finished.status(line) is not None:
                     self.resumed += 1
                     continue
                 self.read += 1
@@ -266,25 +269,28 @@ class SendRun:
                 if events
                 else []
             )
+            ok = 0
             for line, event, outcome in zip(lines, events, outcomes, strict=True):
                 status = outcome["status"]
                 if status == "ok":
                     self._buffer(line, outcome["payload"])
+                    ok += 1
                     continue
                 message = outcome.get("reason") or outcome["error"]
                 records.append(record_lines([(line, own_event_id(event))], status, message))
                 self.counts[status] += 1
+            self.counts["ok"] += ok
             self._write_text("".join(records))
 
     def _buffer(self, line: int, payload: dict[str, Any]) -> None:
-        self.counts["ok"] += 1
         key = batching.group_key(payload)
         group = self.groups.get(key)
         if group is None:
             group = self.groups[key] = []
             self.since[key] = time.monotonic()
+            self.sizes[key] = batching.request_size(key, self.config.delivery.batch_size)
         group.append((line, payload))
-        if len(group) >= batching.request_size(key, self.config.delivery.batch_size):
+        if len(group) >= self.sizes[key]:
             self._flush(key)
 
     def _flush_waiting(self) -> None:
