@@ -31,7 +31,8 @@ from tiktok_server import BodyCode, FakeTikTok, HttpStatus
 from tiktok_destination.cli import main, plugin_manager
 from tiktok_destination.outcome_log import OutcomeLog
 from tiktok_destination.records import read_records
-from tiktok_destination.sending import SendRun, chunked
+from tiktok_destination.send_input import chunked
+from tiktok_destination.sending import SendRun
 
 
 def send(settings: str, events: str, *extra: str) -> list[str]:

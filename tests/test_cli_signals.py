@@ -35,7 +35,8 @@ from tiktok_server import FakeTikTok, Stall
 from tiktok_destination.cli import plugin_manager
 from tiktok_destination.outcome_log import OutcomeLog
 from tiktok_destination.records import read_records
-from tiktok_destination.sending import INTERRUPTED_BEFORE, INTERRUPTED_DURING, SendRun, chunked
+from tiktok_destination.send_input import chunked
+from tiktok_destination.sending import INTERRUPTED_BEFORE, INTERRUPTED_DURING, SendRun
 
 
 def wait_for(condition: Any, what: str) -> None:

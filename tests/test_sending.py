@@ -22,7 +22,8 @@ from tiktok_destination import sending
 from tiktok_destination.cli import plugin_manager
 from tiktok_destination.outcome_log import OutcomeLog, record, record_lines
 from tiktok_destination.records import read_records
-from tiktok_destination.sending import READ_AHEAD, SendRun, chunked, with_ticks
+from tiktok_destination.send_input import READ_AHEAD, chunked, with_ticks
+from tiktok_destination.sending import SendRun
 
 ids = st.one_of(st.none(), st.integers(), st.text(max_size=20))
 texts = st.text(max_size=40)

@@ -16,7 +16,8 @@ from tiktok_destination.exits import EXIT_FAILED, UsageError, send_exit_code
 from tiktok_destination.outcome_log import OutcomeLog
 from tiktok_destination.records import EventReader, open_events
 from tiktok_destination.resume import read_finished
-from tiktok_destination.sending import MAX_WAIT_S, SendRun, chunked, with_ticks
+from tiktok_destination.send_input import chunked, with_ticks
+from tiktok_destination.sending import MAX_WAIT_S, SendRun
 
 
 def register(commands: Any) -> None:

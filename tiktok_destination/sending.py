@@ -1,5 +1,6 @@
 """``tiktok-destination send``: transform events as they are read and deliver them in batches.
 
+Input lines come in chunks (``send_input``), each transformed with one call of the batch hook.
 Events wait in one buffer per request group (source, source id, test code) and go out when a
 buffer is full or its first event has waited ``MAX_WAIT_S`` (a quiet stream on stdin still
 delivers), so memory stays flat. Up to ``max_concurrent_requests`` buffers are being sent at
@@ -17,9 +18,7 @@ from __future__ import annotations
 
 import gc
 import json
-import queue
 import sys
-import threading
 import time
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator
@@ -49,11 +48,6 @@ Sent = tuple[int, Any]
 """An event posted: its input line and its ``event_id``."""
 MAX_WAIT_S = 2.0
 """Longest an event waits in a buffer that is not full."""
-CHUNK = 256
-"""Input lines transformed at once, through the batch hook (one call: dispatch and settings
-lookup paid once); from a stream that may pause, only the lines already arrived."""
-READ_AHEAD = 4 * CHUNK
-"""Lines the reading thread of a stream gets ahead at most."""
 YOUNG_COLLECTION_EVERY = 20_000
 """Allocations between two collections of the youngest objects during a run (Python's default
 is 700). The buffers keep thousands of payloads alive, and every collection walks the objects
@@ -77,63 +71,6 @@ def fewer_collections() -> Iterator[None]:
         yield
     finally:
         gc.set_threshold(*before)
-
-
-def chunked(lines: Iterable[InputLine], size: int = CHUNK) -> Iterator[list[InputLine]]:
-    """``lines`` (of a file: never waiting long) handed over ``size`` at a time."""
-    chunk: list[InputLine] = []
-    for line in lines:
-        chunk.append(line)
-        if len(chunk) >= size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
-
-
-def with_ticks(
-    lines: Iterable[InputLine], every_s: float, size: int = CHUNK
-) -> Iterator[list[InputLine]]:
-    """``lines`` (of a stream that may pause) read in a thread and handed over as they come:
-    the ones arrived so far (``size`` at most), or ``[]`` when none came for ``every_s``.
-
-    The reading thread stays at most ``READ_AHEAD`` lines ahead, so memory stays flat when
-    lines come faster than they are sent."""
-    arrived: queue.Queue[Any] = queue.Queue(READ_AHEAD)
-    done = object()
-
-    def pump() -> None:
-        signals.block_in_this_thread()
-        try:
-            for item in lines:
-                arrived.put(item)
-        except Exception as error:  # handed to the reading side, raised there
-            arrived.put(error)
-        finally:
-            arrived.put(done)
-
-    threading.Thread(target=pump, name="read-events", daemon=True).start()
-    while True:
-        try:
-            item = arrived.get(timeout=every_s)
-        except queue.Empty:
-            yield []
-            continue
-        chunk: list[InputLine] = []
-        while item is not done and not isinstance(item, Exception):
-            chunk.append(item)
-            if len(chunk) >= size:
-                break
-            try:
-                item = arrived.get_nowait()
-            except queue.Empty:
-                break
-        if chunk:
-            yield chunk
-        if item is done:
-            return
-        if isinstance(item, Exception):
-            raise item
 
 
 def _event_id(payload: dict[str, Any]) -> Any:
