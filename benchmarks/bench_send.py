@@ -16,8 +16,8 @@ measure) to a JSON Lines file, then times, one after the other:
 The ratios the README's targets are written in: on loopback, ``send`` wall time / the bare
 client's (target ≤ 1.0); at 150 ms, ``send`` throughput / the four-in-flight bare client's
 (target ≥ 0.8); ``send``'s clock stops when it exits (its outcomes are counted after). ``--memory
-N ...`` also runs ``send`` on N events in a child process and prints its peak resident memory
-(``--events 0`` runs only that).
+N ...`` also runs ``send`` on N events in a child process (reading a file, then its stdin) and
+prints its peak resident memory (``--events 0`` runs only that).
 """
 
 from __future__ import annotations
@@ -207,24 +207,32 @@ with open(sys.argv[1], "w") as out:
 kB, read as it ends: ``ru_maxrss`` of a child also counts the process that forked it)."""
 
 
-def peak_memory(count: int, seed: int, work: Path) -> float:
-    """Peak resident memory (MB) of ``send`` over ``count`` events, in a child process."""
+def peak_memory(count: int, seed: int, work: Path) -> tuple[float, float]:
+    """Peak resident memory (MB) of ``send`` over ``count`` events, in a child process: the
+    events read from a file, then from a pipe on its stdin."""
     events = work / "million.jsonl"
     write_events(events, count, seed)
     report = work / "peak.txt"
+    peaks = []
     with fake_server(0.0) as (url, received):
         settings = work / "settings.json"
         settings.write_text(json.dumps(settings_for(url)), encoding="utf-8")
         command = [sys.executable, "-c", CHILD, str(report), "send", "--settings", str(settings)]
-        command += [str(events), "--outcomes", os.devnull]
-        process = subprocess.Popen(command, cwd=ROOT, stderr=subprocess.DEVNULL)
-        while process.poll() is None:
-            received()  # the server forgets what it recorded, so its memory stays flat
-            time.sleep(0.5)
+        for source in (str(events), "-"):
+            argv = [*command, source, "--outcomes", os.devnull]
+            cat = subprocess.Popen(["cat", str(events)], stdout=subprocess.PIPE)  # a pipe
+            process = subprocess.Popen(argv, cwd=ROOT, stdin=cat.stdout, stderr=subprocess.DEVNULL)
+            assert cat.stdout is not None
+            cat.stdout.close()  # the child's now
+            while process.poll() is None:
+                received()  # the server forgets what it recorded: its memory stays flat
+                time.sleep(0.5)
+            cat.wait(10)
+            code, peak = report.read_text().split()
+            assert process.returncode == 0 and code == "0", f"send exited {code}"
+            peaks.append(int(peak) / 1024)
     events.unlink()
-    code, peak = report.read_text().split()
-    assert process.returncode == 0 and code == "0", f"send exited {process.returncode} {code}"
-    return int(peak) / 1024
+    return peaks[0], peaks[1]
 
 
 def compare_both(args: argparse.Namespace, work: Path) -> None:
@@ -255,8 +263,11 @@ def main(argv: list[str] | None = None) -> int:
         if args.events:
             compare_both(args, work)
         for count in args.memory:
-            peak = peak_memory(count, args.seed + 9000, work)
-            print(f"send of {count:,} events: peak resident memory {peak:,.0f} MB")
+            from_file, from_stdin = peak_memory(count, args.seed + 9000, work)
+            print(
+                f"send of {count:,} events: peak resident memory {from_file:,.0f} MB "
+                f"from a file, {from_stdin:,.0f} MB from stdin"
+            )
     return 0
 
 

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import pytest
 from cli_helpers import WAIT_S, final, purchase, read_outcomes, write_events
 from helpers import TOKEN
 from hypothesis import given
@@ -181,3 +182,17 @@ def test_the_next_buffer_fills_while_a_full_window_is_in_flight(
     # the line after the third buffer was read with three requests in flight, none answered
     assert finished_when_read[-1] == 0
     assert len(tiktok.events) == window * batch + 1
+
+
+def test_a_stream_that_breaks_hands_over_what_came_then_the_error() -> None:
+    def lines() -> Iterator[tuple[int, Any]]:
+        yield 1, {}
+        yield 2, {}
+        raise OSError("the pipe broke")
+
+    chunks = with_ticks(lines(), 1.0)
+    taken: list[int] = []
+    with pytest.raises(OSError, match="the pipe broke"):
+        for chunk in chunks:
+            taken += [line for line, _event in chunk]
+    assert taken == [1, 2]
