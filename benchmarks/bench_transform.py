@@ -86,9 +86,9 @@ def walked(texts: list[str]) -> Callable[[], object]:
     from tiktok_destination import compiled
     from tiktok_destination import transform as module
 
-    made: dict[tuple[str, str | None], compiled.Compiled] = {}
+    made: dict[tuple[str, str | None], compiled.Assemble] = {}
 
-    def walk(config: Any, source: str, platform: str | None) -> compiled.Compiled:
+    def walk(config: Any, source: str, platform: str | None) -> compiled.Assemble:
         key = (source, platform)
         if key not in made:
             made[key] = compiled.walked(config, source, platform)
@@ -97,12 +97,12 @@ def walked(texts: list[str]) -> Callable[[], object]:
     run = direct(texts)
 
     def run_walked() -> None:
-        generated = module.compiled
-        module.compiled = walk
+        generated = module.assembler
+        module.assembler = walk
         try:
             run()
         finally:
-            module.compiled = generated
+            module.assembler = generated
 
     return run_walked
 
@@ -153,7 +153,7 @@ def available(label: str) -> bool:
     if label == "transform, field walk":
         from tiktok_destination import transform as module
 
-        return hasattr(module, "compiled")
+        return hasattr(module, "assembler")
     return label != f"batch hook, {BATCH} a call" or hasattr(
         hookspecs, "cdp_destination_transform_batch"
     )

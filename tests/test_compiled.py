@@ -34,6 +34,7 @@ from tiktok_destination import compiled
 from tiktok_destination import transform as transform_module
 from tiktok_destination.compiled import source_code
 from tiktok_destination.mapping import FIELDS, SECTIONS
+from tiktok_destination.readers import READERS
 from tiktok_destination.settings import Config, SettingsError, compile_settings
 from tiktok_destination.transform import transform
 
@@ -43,19 +44,19 @@ ROOT = Path(__file__).resolve().parents[1]
 NOW = 1_700_000_000.5
 
 
-def transformed(event: Any, config: Config, how: Callable[..., compiled.Compiled]) -> str:
+def transformed(event: Any, config: Config, how: Callable[..., compiled.Assemble]) -> str:
     """The transform's outcome for ``event`` with its sections built ``how``, as JSON text."""
-    generated = transform_module.compiled
-    transform_module.compiled = how
+    generated = transform_module.assembler
+    transform_module.assembler = how
     try:
         outcome = transform(copy.deepcopy(event), config, NOW)
     finally:
-        transform_module.compiled = generated
+        transform_module.assembler = generated
     return json.dumps(outcome, sort_keys=True, default=repr)
 
 
 def same_both_ways(event: Any, config: Config) -> None:
-    assert transformed(event, config, compiled.compiled) == transformed(
+    assert transformed(event, config, compiled.assembler) == transformed(
         event, config, compiled.walked
     )
 
@@ -83,6 +84,16 @@ def test_generated_settings(settings_: dict[str, Any], event: Any) -> None:
     except SettingsError:
         return
     same_both_ways(event, config)
+
+
+@pytest.mark.parametrize("name", sorted(name for name, r in READERS.items() if r.of_text))
+@pytest.mark.parametrize("raw", ["", " ", "\t\n", "\u00a0", " a ", "x", "Ünïcode  "])
+def test_a_readers_inline_form_gives_what_the_reader_gives(name: str, raw: str) -> None:
+    """The generated sections put ``Reader.of_text`` in place of the reader for a text."""
+    reader = READERS[name]
+    assert reader.of_text is not None
+    inline = eval(compile(reader.of_text, "<of_text>", "eval"), {}, {"raw": raw})
+    assert inline == reader.read(raw)
 
 
 def test_every_record_of_a_section_is_compiled() -> None:

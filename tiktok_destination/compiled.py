@@ -1,7 +1,8 @@
 """The payload sections compiled for one settings object: one generated function per section.
 
-``builders(config, source, platform)`` gives, for every section of ``mapping.SECTIONS``, a
-function ``build(node, reading, where) -> dict`` that does exactly what
+``assembler(config, source, platform)`` gives the function that adds an event's sections to its
+``data[0]``. It calls, for every section of ``mapping.SECTIONS``, a generated function
+``build_<section>(node, reading, where) -> dict`` that does exactly what
 ``sections.build_section`` does with that section's steps (the same reads, fallbacks, readers,
 hashes, warnings and problems, in the same order), with the walk unrolled: each field's source
 path read inline (the path prefixes a section shares read once), its reader and record bound
@@ -20,16 +21,16 @@ import sys
 from collections.abc import Callable, Sequence
 from functools import partial
 from types import MappingProxyType
-from typing import Any, NamedTuple
+from typing import Any
 
-from tiktok_destination.mapping import SECTIONS, Field, Section
+from tiktok_destination.mapping import Section
 from tiktok_destination.properties import build_properties
 from tiktok_destination.readers import READERS
 from tiktok_destination.sections import (
-    Builder,
     FieldProblem,
     Reading,
     _Step,
+    acts_when_missing,
     build_section,
     custom_section,
     finish,
@@ -41,13 +42,6 @@ from tiktok_destination.values import BadValue
 
 Assemble = Callable[[Any, Reading, dict[str, Any]], None]
 """Adds the sections of one event to its ``data[0]``: ``assemble(event, reading, data)``."""
-
-
-class Compiled(NamedTuple):
-    """What is generated for events of one source and device platform."""
-
-    sections: dict[Section, Builder]
-    assemble: Assemble
 
 
 def _plain_paths(expression: Any) -> list[tuple[str, ...]] | None:
@@ -111,16 +105,6 @@ def _read_raw(writer: _Writer, step: _Step, config: Config, depth: int) -> None:
         writer.line(inner + 1, "raw = None")
 
 
-def _acts_when_missing(record: Field) -> bool:
-    """Whether ``sections.finish`` does anything for a missing value of ``record``."""
-    return bool(
-        record.fallbacks
-        or record.default is not None
-        or record.default_from is not None
-        or record.required is not None
-    )
-
-
 def _step_code(writer: _Writer, step: _Step, config: Config) -> None:
     """One record's part of ``build_section``'s loop; what follows the read of a step that is
     not plain is ``sections.finish``, shared with the walk."""
@@ -162,7 +146,7 @@ def _step_code(writer: _Writer, step: _Step, config: Config) -> None:
     writer.line(4, f"built[{step.key!r}] = value")
     if step.kept:
         writer.line(4, f"reading.values[{step.name!r}] = value")
-    if not _acts_when_missing(record):
+    if not acts_when_missing(record):
         return
     # ``finish`` of a missing value: fallbacks, default, the required check.
     finish = f"{writer.bind('record', record)}, {step.key!r}, {step.kept}"
@@ -240,21 +224,21 @@ def source_code(config: Config, source: str, platform: str | None) -> tuple[str,
     return "\n\n".join([header, *functions, assembly]), names
 
 
-def compiled(config: Config, source: str, platform: str | None) -> Compiled:
+def assembler(config: Config, source: str, platform: str | None) -> Assemble:
     """The code generated for ``config`` and events of ``source`` and ``platform``.
 
     Kept on the config itself (``Config.sections``): two threads compiling the same ones at
     once both get working functions, and one set is kept.
     """
-    found: Compiled | None = config.sections.get((source, platform))
+    found: Assemble | None = config.sections.get((source, platform))
     if found is not None:
         return found
     code, names = source_code(config, source, platform)
-    kept: Compiled = config.sections.setdefault((source, platform), _run(code, names, source))
+    kept: Assemble = config.sections.setdefault((source, platform), _run(code, names, source))
     return kept
 
 
-def walked(config: Config, source: str, platform: str | None) -> Compiled:
+def walked(config: Config, source: str, platform: str | None) -> Assemble:
     """The same, but each section built by the generic field walk (``sections.build_section``):
     the reference tests and benchmarks compare the generated sections with."""
     names = _names(config)
@@ -263,15 +247,10 @@ def walked(config: Config, source: str, platform: str | None) -> Compiled:
     return _run(_assembly(config, source, platform), names, source)
 
 
-def _run(code: str, names: dict[str, Any], source: str) -> Compiled:
+def _run(code: str, names: dict[str, Any], source: str) -> Assemble:
     exec(compile(code, f"<compiled sections: {source}>", "exec"), names)
-    sections = {section: names[f"build_{section}"] for section in SECTIONS}
-    return Compiled(sections, names["assemble"])
-
-
-def builders(config: Config, source: str, platform: str | None) -> dict[Section, Builder]:
-    """The compiled section functions of ``config`` for events of ``source`` and ``platform``."""
-    return compiled(config, source, platform).sections
+    assemble: Assemble = names["assemble"]
+    return assemble
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -71,17 +71,21 @@ _QUERIED = frozenset(
 """Fields whose value another field's fallback or default reads: kept in ``Reading.values``."""
 
 
+def acts_when_missing(record: Field) -> bool:
+    """Whether ``finish`` does anything for a missing value of ``record``: fallbacks, a default,
+    or the required check."""
+    return bool(
+        record.fallbacks
+        or record.default is not None
+        or record.default_from is not None
+        or record.required is not None
+    )
+
+
 def _step(record: Field) -> _Step:
     assert record.target is not None
     kept = record.name in _QUERIED
-    plain = (
-        not kept
-        and record.hashing is None
-        and not record.fallbacks
-        and record.default is None
-        and record.default_from is None
-        and record.required is None
-    )
+    plain = not kept and record.hashing is None and not acts_when_missing(record)
     reader = READERS[record.read or "string"]
     read = reader.read if record.hashing is None else None
     left_out = reader.left_out if record.on_bad == "warn" else None

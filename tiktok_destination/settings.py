@@ -281,8 +281,9 @@ class Config:
     expressions: dict[str, Any] = field(default_factory=dict)
     """The source expression each of ``fields`` was compiled from (``compiled`` reads it)."""
     sections: dict[tuple[str, str | None], Any] = field(default_factory=dict, repr=False)
-    """Filled on first use by ``compiled.compiled``: per ``(source, platform)``, the generated
-    section functions; kept with the config (which ``state`` keeps), in no cache of their own."""
+    """Filled on first use by ``compiled.assembler``: per ``(source, platform)``, the generated
+    assembly of ``data[0]`` and its section functions; kept with the config (which ``state``
+    keeps), in no cache of their own."""
     unmapped: dict[tuple[str, str], str] = field(default_factory=dict, repr=False)
     """Filled by ``transform``: why an event name of a source is skipped (a feed sends the same
     unmapped names again and again; their hint costs a fuzzy search)."""

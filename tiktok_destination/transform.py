@@ -11,7 +11,7 @@ import hashlib
 import json
 from typing import Any
 
-from tiktok_destination.compiled import compiled as compiled  # tests and benchmarks swap it
+from tiktok_destination.compiled import assembler as assembler  # tests and benchmarks swap it
 from tiktok_destination.facts import (
     EVENT_MAX_AGE_S,
     EVENT_MAX_AHEAD_S,
@@ -115,7 +115,7 @@ def build_event(
     warnings: list[str],
 ) -> dict[str, Any]:
     """``data[0]``: the event itself, its sections built by the code compiled for the settings
-    from the field records (``compiled``)."""
+    from the field records (``compiled.assembler``)."""
     data = {
         "event": tiktok_event,
         "event_time": _event_time(event, config, now, warnings),
@@ -125,7 +125,7 @@ def build_event(
     if scope_of(source) == "app":
         platform = read_field(FIELD["device_platform"], event, reading)
         reading.platform = platform.lower() if isinstance(platform, str) else None
-    compiled(config, source, reading.platform).assemble(event, reading, data)
+    assembler(config, source, reading.platform)(event, reading, data)
     return data
 
 
