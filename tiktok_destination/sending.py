@@ -77,6 +77,11 @@ def _event_id(payload: dict[str, Any]) -> Any:
     return payload["data"][0].get("event_id")
 
 
+def _sent(batch: Pending) -> list[Sent]:
+    """Each buffered event's input line and ``event_id``: what its records name."""
+    return [(line, _event_id(payload)) for line, payload in batch]
+
+
 class SendRun:
     """One ``send`` command: read, transform, batch, deliver, record.
 
@@ -255,7 +260,7 @@ class SendRun:
                     self._plan(batch)
                     self.ready.popleft()
                     continue
-                sent = [(line, _event_id(payload)) for line, payload in batch]
+                sent = _sent(batch)
                 self._write_text(record_lines(sent, SENDING, SENDING_MESSAGE))
                 self.ready.popleft()
                 assert self._workers is not None
@@ -326,7 +331,7 @@ class SendRun:
             text.append(record_lines(sent, "failed", why))
             self.counts["failed"] += len(sent)
         for batch in [*self.ready, *self.groups.values()]:
-            sent = [(line, _event_id(payload)) for line, payload in batch]
+            sent = _sent(batch)
             text.append(record_lines(sent, "failed", INTERRUPTED_BEFORE))
             self.counts["failed"] += len(sent)
         try:
