@@ -12,8 +12,6 @@ Measured side by side in each round, on one core:
 
 - the host's own round trip: ``json.loads`` of each event's text, ``json.dumps`` of the result;
 - ``transform(event, config, now)`` called directly, settings compiled once;
-- the same with the field walk of ``sections.build_section`` instead of the sections compiled
-  for the settings (``compiled``), to show what compiling gives;
 - the per-event hook, ``cdp_destination_transform``, through a real pluggy ``PluginManager``;
 - the batch hook, ``cdp_destination_transform_batch``, 1000 events a call;
 - with ``--compiled PYTHON``: both hooks again in ``PYTHON``'s environment, which has the build
@@ -81,32 +79,6 @@ def direct(texts: list[str]) -> Callable[[], object]:
     return run
 
 
-def walked(texts: list[str]) -> Callable[[], object]:
-    """The direct transform, its sections built by the generic walk instead of compiled code."""
-    from tiktok_destination import compiled
-    from tiktok_destination import transform as module
-
-    made: dict[tuple[str, str | None], compiled.Assemble] = {}
-
-    def walk(config: Any, source: str, platform: str | None) -> compiled.Assemble:
-        key = (source, platform)
-        if key not in made:
-            made[key] = compiled.walked(config, source, platform)
-        return made[key]
-
-    run = direct(texts)
-
-    def run_walked() -> None:
-        generated = module.assembler
-        module.assembler = walk
-        try:
-            run()
-        finally:
-            module.assembler = generated
-
-    return run_walked
-
-
 def _hook() -> Any:
     manager = pluggy.PluginManager(hookspecs.PROJECT)
     manager.add_hookspecs(hookspecs)
@@ -142,18 +114,13 @@ def batch_hook(texts: list[str]) -> Callable[[], object]:
 MEASURES: dict[str, Prepare] = {
     "json.loads + json.dumps": round_trip,
     "transform, direct": direct,
-    "transform, field walk": walked,
     "per-event hook": per_event_hook,
     f"batch hook, {BATCH} a call": batch_hook,
 }
 
 
 def available(label: str) -> bool:
-    """Older trees (measured for the 'before' figures) have no batch hook, no compiled code."""
-    if label == "transform, field walk":
-        from tiktok_destination import transform as module
-
-        return hasattr(module, "assembler")
+    """Older trees (measured for the 'before' figures) have no batch hook."""
     return label != f"batch hook, {BATCH} a call" or hasattr(
         hookspecs, "cdp_destination_transform_batch"
     )

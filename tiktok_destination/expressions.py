@@ -18,7 +18,58 @@ from tiktok_destination.errors import BadValue, FieldProblem
 
 Getter = Callable[[Any], Any]
 
-_PLACEHOLDER = re.compile(r"\{\{\s*([^{}]*?)\s*\}\}")
+_BRACE = re.compile(r"[{}]")
+
+PATH_MAX_CHARS = 256
+PATH_MAX_KEYS = 16
+TEMPLATE_MAX_CHARS = 1000
+_UNFIT = r"\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff"
+"""What no key of a path holds: control characters (line breaks of every kind among them),
+bidirectional overrides and unpaired surrogates."""
+_KEY = rf"[^.{{}}{_UNFIT}]"
+PATH_PATTERN = (
+    rf"^(?![\s\S]{{{PATH_MAX_CHARS + 1}}}){_KEY}+(?:\.{_KEY}+){{0,{PATH_MAX_KEYS - 1}}}(?![\s\S])"
+)
+"""The grammar of a property path: keys joined by dots, none empty, no brace, nothing of
+``_UNFIT``; at most ``PATH_MAX_KEYS`` keys and ``PATH_MAX_CHARS`` characters. The settings
+schema carries it as the pattern of a path (a test holds the two equal); it is written so that
+Python and JavaScript read it alike (no ``$``, which Python lets match before a final newline)."""
+_PATH = re.compile(PATH_PATTERN)
+_UNFIT_CHAR = re.compile(f"[{_UNFIT}]")
+
+
+def path_problem(path: str) -> str | None:
+    """Why ``path`` is not a property path (``PATH_PATTERN``), in words; ``None`` when it is."""
+    if _PATH.search(path):
+        return None
+    unfit = _UNFIT_CHAR.search(path)
+    if unfit is not None:
+        return (
+            f"a path holds no control character, line break or unpaired surrogate "
+            f"(U+{ord(unfit.group()):04X} at character {unfit.start() + 1})"
+        )
+    if len(path) > PATH_MAX_CHARS:
+        return f"a path is at most {PATH_MAX_CHARS} characters long (this one has {len(path)})"
+    keys = path.split(".")
+    if len(keys) > PATH_MAX_KEYS:
+        return f"a path has at most {PATH_MAX_KEYS} keys (this one has {len(keys)})"
+    if "" in keys:
+        return "a path has no empty key (no leading, trailing or doubled dot)"
+    return "a path holds no brace ({{path}} parts belong in a template)"
+
+
+def expression_problem(text: str) -> str | None:
+    """Why a text expression is neither a path nor a template of paths; ``None`` when it is."""
+    paths = split_template(text)[1]
+    if not paths:
+        return path_problem(text)
+    if len(text) > TEMPLATE_MAX_CHARS:
+        return f"a template is at most {TEMPLATE_MAX_CHARS} characters long"
+    for path in paths:
+        problem = path_problem(path)
+        if problem is not None:
+            return f"in a {{{{path}}}} part: {problem}"
+    return None
 
 
 _CONTAINERS = (str, list, dict)
@@ -79,10 +130,35 @@ def _as_text(value: Any) -> str:
     return str(value)
 
 
+def split_template(template: str) -> tuple[list[str], list[str]]:
+    """A template's texts and the paths of its ``{{path}}`` parts between them (a part holds no
+    brace; the spaces around its path do not count), in one pass: ``len(texts)`` is always
+    ``len(paths) + 1``. No placeholder: the whole text and no path."""
+    texts: list[str] = []
+    paths: list[str] = []
+    start = 0  # where the current text begins
+    at = template.find("{{")
+    while at != -1:
+        brace = _BRACE.search(template, at + 2)
+        if brace is not None and template.startswith("}}", brace.start()):
+            texts.append(template[start:at])
+            paths.append(template[at + 2 : brace.start()].strip())
+            start = brace.start() + 2
+            at = template.find("{{", start)
+        else:  # no part starts here: the next "{{" is at the brace found or after it
+            at = template.find("{{", at + 1 if brace is None else max(at + 1, brace.start() - 1))
+    texts.append(template[start:])
+    return texts, paths
+
+
+def is_template(expression: str) -> bool:
+    """Whether a text expression has a ``{{path}}`` part."""
+    return bool(split_template(expression)[1])
+
+
 def _template_getter(template: str, name: str) -> Getter:
-    pieces = _PLACEHOLDER.split(template)
-    texts = pieces[0::2]
-    getters = [path_getter(path) for path in pieces[1::2]]
+    texts, paths = split_template(template)
+    getters = [path_getter(path) for path in paths]
 
     def render(node: Any) -> Any:
         values = [getter(node) for getter in getters]
@@ -118,7 +194,7 @@ def compile_expression(expression: Any, name: str = "value") -> Getter:
     """Compile a source expression (already validated against the settings schema) of the field
     ``name`` (named in the ``FieldProblem`` of a template)."""
     if isinstance(expression, str):
-        if _PLACEHOLDER.search(expression):
+        if is_template(expression):
             return _template_getter(expression, name)
         return path_getter(expression)
     if isinstance(expression, dict):

@@ -7,7 +7,7 @@ record (and its README row, which a test holds to the record).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Final, Literal, NamedTuple
+from typing import Final, Literal, NamedTuple, get_args
 
 
 class EventRow(NamedTuple):
@@ -109,6 +109,9 @@ class Query(NamedTuple):
 
 
 Fallback = Cookie | Query
+Platform = Literal["ios", "android"]
+PLATFORMS: Final[tuple[Platform, ...]] = get_args(Platform)
+"""The device platforms some records are read for only; any other platform reads as none."""
 COOKIE_SOURCES: Final = ("context.device.cookie", "context.cookie")
 """Where a CDP event carries the raw ``Cookie`` header, tried in order."""
 
@@ -132,7 +135,7 @@ class Field:
     target: tuple[Section, str] | None = None
     read: str | None = "string"
     scope: FieldScope = "all"
-    platform: Literal["ios", "android"] | None = None
+    platform: Platform | None = None
     """Read only for app events from this device platform (the ``device_platform`` field)."""
     hashing: Literal["email", "phone", "external_id"] | None = None
     fallbacks: tuple[Fallback, ...] = ()

@@ -2,7 +2,7 @@
 
 The items become ``contents`` (each built by the ``item`` section), their ids ``content_ids``,
 their count ``num_items``, and, when no value is given, Σ price × quantity is the ``value``
-(README, "Field mapping"). The compiled sections call ``build_properties`` (``compiled``).
+(README, "Field mapping"). The assembly of ``data[0]`` calls ``build_properties`` (``assembly``).
 """
 
 from __future__ import annotations

@@ -35,9 +35,6 @@ class Reader(NamedTuple):
 
     read: Callable[[Any], Any]
     left_out: str = LEFT_OUT
-    of_text: str | None = None
-    """What ``read`` gives for a ``str`` ``raw``, as a Python expression: the generated sections
-    (``compiled``) inline it instead of calling ``read``."""
 
 
 def _text(value: Any) -> str | None:
@@ -106,8 +103,8 @@ def _lower_text(value: Any) -> str | None:
 
 
 READERS: dict[str, Reader] = {
-    "string": Reader(to_string, of_text="raw"),
-    "text": Reader(_text, of_text="raw.strip() or None"),
+    "string": Reader(to_string),
+    "text": Reader(_text),
     "number": Reader(to_number),
     "count": Reader(to_count),
     "currency": Reader(to_currency),

@@ -38,6 +38,10 @@ _LEFT_OUT = object()
 """A bad value left out with a warning: no default takes its place."""
 
 
+UserHasher = Callable[[Any, list[str]], "str | list[str] | None"]
+"""A user field's value (one or a list) normalised and hashed, its warnings added to the list."""
+
+
 class _Step(NamedTuple):
     """One record, prepared for the walk: its reader looked up, its target key taken apart."""
 
@@ -52,6 +56,8 @@ class _Step(NamedTuple):
     """The warning for a bad value left out; ``None``: a bad value makes the event invalid."""
     kept: bool
     """A ``Query`` fallback or ``default_from`` of another field reads the value it sends."""
+    hash: UserHasher | None = None
+    """How a hashed field's value is hashed under one settings object (``bound``)."""
 
 
 _QUERIED = frozenset(
@@ -93,6 +99,14 @@ def _step(record: Field) -> _Step:
 
 
 Steps = tuple[_Step, ...]
+
+
+def bound(steps: Steps, config: Config) -> Steps:
+    """``steps`` for ``config``: each hashed field with its hasher made once."""
+    return tuple(
+        step if step.read is not None else step._replace(hash=user_hasher(step.record, config))
+        for step in steps
+    )
 
 
 Plan = dict[Section, Steps]
@@ -199,17 +213,19 @@ def _default(record: Field, reading: Reading) -> str | None:
 
 
 def build_section(steps: Steps, node: Any, reading: Reading, where: str = "") -> dict[str, Any]:
-    """A section's keys read from ``node`` (the event, or one item); empty ones left out."""
+    """A section's keys read from ``node`` (the event, or one item); empty ones left out.
+    ``steps`` are ``bound`` to the reading's settings."""
     built: dict[str, Any] = {}
     fields = reading.config.fields
-    for name, key, read, plain, record, left_out, kept in steps:
+    for name, key, read, plain, record, left_out, kept, hash_value in steps:
         raw = fields[name](node)
         if raw is not None:
             try:
                 if read is not None:
                     value = read(raw)
                 else:
-                    value = user_hasher(record, reading.config)(raw, reading.warnings)
+                    assert hash_value is not None
+                    value = hash_value(raw, reading.warnings)
             except BadValue as problem:
                 if left_out is None:
                     raise FieldProblem(f"{where}{name}: {problem}") from None
@@ -237,7 +253,7 @@ def finish(
     where: str,
 ) -> None:
     """The walk after a step that is not plain has read ``value``: its fallbacks and default
-    when there is none, the required check, then the key (``compiled`` calls it as well)."""
+    when there is none, the required check, then the key."""
     if value is None:
         value = (_fallback(record, reading) if record.fallbacks else None) or _default(
             record, reading
@@ -280,13 +296,8 @@ def _hasher(kind: str, config: Config) -> Callable[[str], str | None]:
     return lambda text: hashing.hash_external_id(text, lowercase)
 
 
-UserHasher = Callable[[Any, list[str]], "str | list[str] | None"]
-"""A user field's value (one or a list) normalised and hashed, its warnings added to the list."""
-
-
 def user_hasher(record: Field, config: Config) -> UserHasher:
-    """How ``record``'s values are hashed under ``config`` (made once per settings: the walk and
-    the generated sections call it per event)."""
+    """How ``record``'s values are hashed under ``config`` (made once per settings: ``bound``)."""
     hasher = _hasher(record.hashing or "", config)
 
     def hash_value(value: Any, warnings: list[str]) -> str | list[str] | None:

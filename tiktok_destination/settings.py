@@ -9,7 +9,7 @@ from __future__ import annotations
 import copy
 import difflib
 import math
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any, cast
@@ -18,7 +18,7 @@ from jsonschema import Draft202012Validator, ValidationError
 
 from tiktok_destination import api_url, resources
 from tiktok_destination.errors import SettingsError as SettingsError
-from tiktok_destination.expressions import Getter, compile_expression
+from tiktok_destination.expressions import Getter, compile_expression, expression_problem
 from tiktok_destination.facts import EVENT_SOURCES, SOURCE_SETTING, scope_of
 from tiktok_destination.mapping import BUILTIN_KEYS, EVENT_TABLE, FIELDS, VIEW_CONTENT_OPTIONAL
 from tiktok_destination.quoting import kind, quote
@@ -85,6 +85,8 @@ def _describe(error: ValidationError) -> list[str]:
     if error.validator == "anyOf" and all(set(branch) == {"required"} for branch in value):
         names = [name for branch in value for name in branch["required"]]
         return [f"{names[0]}: one of {_one_of(names)} is required"]
+    if error.validator == "oneOf" and any(map(expression_problem, _texts(error.instance))):
+        return []  # said by _expression_problems, which also reads inside templates
     if error.validator == "oneOf":
         return [
             f"{where}: must be a property path, a {{{{path}}}} template, "
@@ -118,8 +120,43 @@ def _names(value: Any) -> list[str]:
     return [value] if isinstance(value, str) else [str(name) for name in value]
 
 
-def _cross_field_problems(settings: Mapping[str, Any]) -> list[str]:
+def _expressions(settings: Mapping[str, Any]) -> Iterator[tuple[tuple[Any, ...], Any]]:
+    """Every source expression of the settings, with where it is."""
+    smart = settings.get("smart_mapping")
+    if isinstance(smart, Mapping):
+        yield from ((("smart_mapping", name), value) for name, value in smart.items())
+    for setting in ("custom_event_properties", "custom_user_properties"):
+        rows = settings.get(setting)
+        for index, row in enumerate(rows if isinstance(rows, list) else []):
+            if isinstance(row, Mapping) and "value" in row:
+                yield (setting, index, "value"), row["value"]
+
+
+def _texts(expression: Any) -> Iterator[str]:
+    """The texts of an expression (itself, or those of a fallback list)."""
+    if isinstance(expression, str):
+        yield expression
+    elif isinstance(expression, list):
+        for part in expression:
+            yield from _texts(part)
+
+
+def _expression_problems(settings: Mapping[str, Any]) -> list[str]:
+    """Texts of source expressions that are neither a path nor a template of paths (the paths
+    inside a template too, which the schema's pattern cannot see), each named by where it is."""
     problems = []
+    stack = list(_expressions(settings))
+    while stack:
+        path, value = stack.pop()
+        if isinstance(value, list):
+            stack.extend(((*path, index), part) for index, part in enumerate(value))
+        elif isinstance(value, str) and (problem := expression_problem(value)) is not None:
+            problems.append(f"{_where(path)}: {problem}")
+    return sorted(problems)
+
+
+def _cross_field_problems(settings: Mapping[str, Any]) -> list[str]:
+    problems = _expression_problems(settings)
     url = settings.get("api_url")
     if isinstance(url, str):
         url_problem = api_url.problem(url)
@@ -279,11 +316,11 @@ class Config:
     """Consent categories an event must grant, trimmed and lower-cased."""
     delivery: DeliveryConfig
     expressions: dict[str, Any] = field(default_factory=dict)
-    """The source expression each of ``fields`` was compiled from (``compiled`` reads it)."""
+    """The source expression each of ``fields`` was compiled from."""
     sections: dict[tuple[str, str | None], Any] = field(default_factory=dict, repr=False)
-    """Filled on first use by ``compiled.assembler``: per ``(source, platform)``, the generated
-    assembly of ``data[0]`` and its section functions; kept with the config (which ``state``
-    keeps), in no cache of their own."""
+    """Filled on first use by ``assembly.assembler``: per ``(source, platform)`` (the platform
+    reduced to ``ios``, ``android`` or ``None``: at most a dozen), the assembly of ``data[0]``;
+    kept with the config (which ``state`` keeps), in no cache of their own."""
     unmapped: dict[tuple[str, str], str] = field(default_factory=dict, repr=False)
     """Filled by ``transform``: why an event name of a source is skipped (a feed sends the same
     unmapped names again and again; their hint costs a fuzzy search)."""

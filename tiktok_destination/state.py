@@ -1,8 +1,9 @@
 """All the plugin's process state, in one place behind one lock.
 
-- **Compiled settings.** Each settings object the hooks meet is compiled once: found first by
-  the object's identity (checked against a snapshot, so a mutated dict is compiled again), then
-  by its JSON content, so that equal settings passed as fresh dicts share one ``Config``. Both
+- **Compiled settings.** Each settings object the hooks meet is compiled once, from a private
+  copy taken when the hook call starts: found first by the object's identity (checked against
+  that copy, so a mutated dict is compiled again), then by the copy's JSON content, so that equal
+  settings passed as fresh dicts share one ``Config``. Both
   maps are LRU, bounded in entries (``MAX_TENANTS``) and in bytes (``MAX_BYTES``, counted as the
   settings' JSON length): many tenants in rotation never fall off a cliff, and one huge
   settings object is compiled but not kept.
@@ -12,12 +13,12 @@
   endpoint (never the token itself, ``MAX_REFUSED`` of them): no deliverer, fresh or evicted and
   made again, sends it there again.
 
-Every read and change happens under ``State._lock``; the network calls happen outside it.
+Every read and change happens under ``State._lock``; compiling settings and the network calls
+happen outside it.
 """
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import json
 import threading
@@ -113,6 +114,17 @@ def _compile(settings: Any) -> Config | SettingsError:
         return error
 
 
+def _private_copy(settings: Any) -> tuple[Any, str] | None:
+    """A deep copy of ``settings`` that no one else holds, and its JSON text (sorted keys);
+    ``None`` when they are not JSON. The text is written in one step of the C encoder, which
+    another Python thread cannot interleave with, and the copy is read back from it."""
+    try:
+        content = json.dumps(settings, sort_keys=True)
+    except (TypeError, ValueError, RecursionError):
+        return None
+    return json.loads(content), content
+
+
 def _digest(token: str, api_url: str) -> bytes:
     return hashlib.sha256(f"{api_url}\n{token}".encode("utf-8", "surrogatepass")).digest()
 
@@ -137,8 +149,7 @@ class State:
 
     def config_for(self, settings: Any) -> Config:
         """The compiled ``Config`` for ``settings``; raises ``SettingsError`` when invalid."""
-        with self._lock:
-            tenant, to_close = self._tenant(settings)
+        tenant, to_close = self._tenant(settings)
         _close(to_close)
         return tenant.config()
 
@@ -148,8 +159,8 @@ class State:
 
         Raises ``SettingsError`` when the settings are invalid.
         """
-        with self._lock:
-            tenant, to_close = self._tenant(settings)
+        tenant, to_close = self._tenant(settings)
+        with self._lock:  # an evicted tenant's deliverer is closed when this send ends
             if tenant.deliverer is None and not isinstance(tenant.compiled, SettingsError):
                 tenant.deliverer = Deliverer(tenant.compiled.delivery, refused_tokens=self)
             deliverer = tenant.deliverer
@@ -183,28 +194,40 @@ class State:
         _close(to_close)
 
     def _tenant(self, settings: Any) -> tuple[_Tenant, list[Deliverer | None]]:
-        """Under the lock: the tenant for ``settings`` and the deliverers evictions freed."""
-        entry = self._by_id.get(id(settings))
-        if entry is not None and not entry[2].evicted and entry[0] == settings:
-            self._by_content.get(entry[1])  # now the most recently used there too
-            return entry[2], []
-        try:
-            content = json.dumps(settings, sort_keys=True)
-        except (TypeError, ValueError, RecursionError):  # not JSON: never valid, not kept
+        """The tenant for ``settings`` and the deliverers evictions freed.
+
+        A settings object met before is found by its identity while it still equals the private
+        copy kept of it. Otherwise one private copy is taken first (a JSON round trip, which a
+        caller's thread cannot interleave with); the cache key and the compiled config both come
+        from that copy, never from the caller's live object, and compiling happens outside the
+        lock (a slow settings object never stops another thread's hook)."""
+        with self._lock:
+            entry = self._by_id.get(id(settings))
+            if entry is not None and not entry[2].evicted and entry[0] == settings:
+                self._by_content.get(entry[1])  # now the most recently used there too
+                return entry[2], []
+        copied = _private_copy(settings)
+        if copied is None:  # not JSON: never valid, not kept
             return self._compiled(settings, kept=False), []
-        tenant = self._by_content.get(content)
-        if tenant is not None:
-            evicted = []
-        else:
-            tenant = self._compiled(settings, kept=True)
-            evicted = self._by_content.put(content, tenant, len(content))
-        if tenant in evicted:  # too big to keep
+        snapshot, content = copied
+        with self._lock:
+            tenant = self._by_content.get(content)
+        if tenant is None:
+            tenant = self._compiled(snapshot, kept=True)
+        with self._lock:
+            kept = self._by_content.get(content)
+            if kept is not None:  # another thread kept one meanwhile (or it is ours)
+                tenant, evicted = kept, []
+            else:
+                evicted = self._by_content.put(content, tenant, len(content))
+            if tenant in evicted:  # too big to keep
+                return tenant, self._evict(evicted)
+            self._by_id.put(id(settings), (snapshot, content, tenant), len(content))
             return tenant, self._evict(evicted)
-        self._by_id.put(id(settings), (copy.deepcopy(settings), content, tenant), len(content))
-        return tenant, self._evict(evicted)
 
     def _compiled(self, settings: Any, *, kept: bool) -> _Tenant:
-        self.compilations += 1
+        with self._lock:
+            self.compilations += 1
         tenant = _Tenant(_compile(settings))
         tenant.evicted = not kept
         return tenant

@@ -11,7 +11,7 @@ import hashlib
 import json
 from typing import Any
 
-from tiktok_destination.compiled import assembler as assembler  # tests and benchmarks swap it
+from tiktok_destination.assembly import assembler
 from tiktok_destination.facts import (
     EVENT_MAX_AGE_S,
     EVENT_MAX_AHEAD_S,
@@ -20,7 +20,7 @@ from tiktok_destination.facts import (
     STANDARD_EVENTS,
     scope_of,
 )
-from tiktok_destination.mapping import FIELD, VIEW_CONTENT_OPTIONAL
+from tiktok_destination.mapping import FIELD, PLATFORMS, VIEW_CONTENT_OPTIONAL
 from tiktok_destination.outcomes import TransformOutcome, invalid, ok, skipped
 from tiktok_destination.quoting import kind, quote
 from tiktok_destination.sections import (
@@ -114,8 +114,8 @@ def build_event(
     now: float,
     warnings: list[str],
 ) -> dict[str, Any]:
-    """``data[0]``: the event itself, its sections built by the code compiled for the settings
-    from the field records (``compiled.assembler``)."""
+    """``data[0]``: the event itself, its sections built by walking the field records
+    (``assembly.assembler``)."""
     data = {
         "event": tiktok_event,
         "event_time": _event_time(event, config, now, warnings),
@@ -123,10 +123,18 @@ def build_event(
     }
     reading = Reading(event, config, source, warnings)
     if scope_of(source) == "app":
-        platform = read_field(FIELD["device_platform"], event, reading)
-        reading.platform = platform.lower() if isinstance(platform, str) else None
+        reading.platform = platform_of(read_field(FIELD["device_platform"], event, reading))
     assembler(config, source, reading.platform)(event, reading, data)
     return data
+
+
+def platform_of(value: Any) -> str | None:
+    """``ios``, ``android`` or ``None``: what an event's device platform is reduced to before
+    anything is chosen or kept by it (an event's own text is never a key)."""
+    if not isinstance(value, str):
+        return None
+    platform = value.strip().lower()
+    return platform if platform in PLATFORMS else None
 
 
 def consent_lacking(event: dict[str, Any], config: Config) -> list[str]:

@@ -11,6 +11,7 @@ import importlib
 from importlib.machinery import EXTENSION_SUFFIXES
 
 COMPILED = (
+    "tiktok_destination.assembly",
     "tiktok_destination.expressions",
     "tiktok_destination.hashing",
     "tiktok_destination.outcomes",

@@ -1,0 +1,77 @@
+"""The assembly of ``data[0]`` for one settings object: the field walk of each section, bound once.
+
+``assembler(config, source, platform)`` gives the function that adds an event's sections to its
+``data[0]``, built from plain closures over ``sections.build_section`` and the steps
+``sections.plan`` gives for that source and device platform. Nothing is built from text: an
+event's data and the settings' strings are only ever values the walk reads. Assemblies are kept
+on the config (``Config.sections``), keyed by the event source and the platform reduced to
+``ios``, ``android`` or ``None``, so there are at most a dozen of them per settings object.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import partial
+from typing import Any
+
+from tiktok_destination.properties import build_properties
+from tiktok_destination.sections import (
+    Builder,
+    Reading,
+    bound,
+    build_section,
+    custom_section,
+    plan,
+)
+from tiktok_destination.settings import Config
+
+Assemble = Callable[[Any, Reading, dict[str, Any]], None]
+"""Adds the sections of one event to its ``data[0]``: ``assemble(event, reading, data)``."""
+
+
+def assembler(config: Config, source: str, platform: str | None) -> Assemble:
+    """The assembly for ``config`` and events of ``source`` and ``platform`` (made once; two
+    threads making it at once both get a working one, and one is kept)."""
+    found: Assemble | None = config.sections.get((source, platform))
+    if found is not None:
+        return found
+    kept: Assemble = config.sections.setdefault(
+        (source, platform), _assembly(config, source, platform)
+    )
+    return kept
+
+
+def _with_items(build: Builder, build_item: Builder) -> Builder:
+    """The properties section: its fields, then what the items add (``build_properties``)."""
+
+    def build_all(node: Any, reading: Reading, _where: str) -> dict[str, Any]:
+        return build_properties(node, reading, build, build_item)
+
+    return build_all
+
+
+def _assembly(config: Config, source: str, platform: str | None) -> Assemble:
+    """Each section built in turn and kept when not empty, in payload order (``event``'s keys
+    go to ``data[0]`` itself); the custom user properties join the ``user`` section."""
+    steps = plan(source, platform)
+    build_item: Builder = partial(build_section, bound(steps["item"], config))
+    builders: list[tuple[str, Builder]] = []
+    for section, section_steps in steps.items():
+        build: Builder = partial(build_section, bound(section_steps, config))
+        if section == "properties":
+            builders.append((section, _with_items(build, build_item)))
+        elif section != "item" and section_steps:
+            builders.append((section, build))
+    custom_user = config.custom_user_properties
+
+    def assemble(node: Any, reading: Reading, data: dict[str, Any]) -> None:
+        for section, build in builders:
+            built = build(node, reading, "")
+            if section == "user" and custom_user:
+                built.update(custom_section(custom_user, node, "custom_user_properties"))
+            if section == "event":
+                data.update(built)
+            elif built:
+                data[section] = built
+
+    return assemble
