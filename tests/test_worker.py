@@ -205,3 +205,21 @@ def test_a_worker_sends_several_full_batches_side_by_side(redis_client: redis.Re
         assert len(tiktok.requests) == 4
         assert tiktok.most_in_flight() > 1  # one read of 40 entries, requests overlapping
     assert len(outcomes(redis_client)) == 40
+
+
+def test_an_entry_taken_again_while_held_is_sent_once(
+    redis_client: redis.Redis, tiktok: FakeTikTok
+) -> None:
+    ids = add_events(redis_client, [event(f"e{i}") for i in range(3)])
+    worker = make_worker(redis_client, worker_settings(tiktok, batch_size=10), claim_after_s=0.01)
+    worker.reader.join()
+    entries = worker.reader.read(10, 10)
+    worker.batches.take(entries)  # buffered: the batch is not full
+    time.sleep(0.05)
+    claimed = worker.reader.claim(10, 10)  # idle past the claim delay: its own entries again
+    assert [entry.id for entry in claimed] == ids
+    worker.batches.take(claimed)
+    worker.batches.flush_all()
+    assert sorted(tiktok.event_ids) == ["e0", "e1", "e2"]  # each sent once
+    assert sorted(record["entry"] for record in outcomes(redis_client)) == sorted(ids)
+    assert worker.batches.held_bytes() == 0
