@@ -47,14 +47,17 @@ def test_finishing_twice_records_one_outcome(redis_client: redis.Redis) -> None:
     ]
     assert finisher.finish(finals) == 2
     assert finisher.finish(finals) == 0  # a second worker holding them too
+    group = {"group": DEFAULT_GROUP}
     assert outcomes(redis_client) == [
-        {"entry": ids[0], "status": "delivered", "event_id": "a", "code": "0", "message": "OK"},
-        {"entry": ids[1], "status": "rejected", "event_id": "b", "code": "40002", "message": "bad"},
+        {"entry": ids[0], "status": "delivered", "event_id": "a", "code": "0", "message": "OK"}
+        | group,
+        {"entry": ids[1], "status": "rejected", "event_id": "b", "code": "40002", "message": "bad"}
+        | group,
     ]
     assert dead(redis_client) == [
-        {"entry": ids[1], "status": "rejected", "reason": "bad", "event": '{"id": "b"}'}
+        {"entry": ids[1], "status": "rejected", "reason": "bad", "event": '{"id": "b"}'} | group
     ]
-    assert redis_client.xlen(STREAM) == 0
+    assert redis_client.xlen(STREAM) == 2  # acknowledged, not deleted: other groups read it
 
 
 def test_the_settings_key_names_no_token() -> None:

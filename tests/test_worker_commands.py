@@ -94,7 +94,7 @@ def test_a_refused_token_stops_every_worker_and_leaves_the_entries(
         assert wrong not in err and TOKEN not in err
         assert "Traceback" not in err
     assert 1 <= len(tiktok.requests) <= 2  # each worker sends at most the request that failed
-    assert redis_client.xlen(STREAM) == 60  # nothing finished, nothing deleted
+    assert redis_client.xlen(STREAM) == 60  # nothing finished, nothing trimmed
     assert outcomes(redis_client) == [] and dead(redis_client) == []
     # A worker started later does not send at all.
     late = start_worker(processes, path, redis_server.url, "--exit-when-idle", "20")
@@ -154,7 +154,8 @@ def test_a_signal_finishes_the_batch_in_flight_then_exits_0(
     assert [record["status"] for record in outcomes(redis_client)] == ["delivered"] * 10
     assert len(tiktok.event_ids) == 10
     assert pending(redis_client) == 0
-    assert redis_client.xlen(STREAM) == 40  # it stopped reading
+    lag: Any = redis_client.xinfo_groups(STREAM)
+    assert lag[0]["lag"] == 40  # it stopped reading
 
 
 def test_the_metrics_endpoint_counts_delivered_events(
@@ -187,6 +188,7 @@ def test_the_metrics_endpoint_counts_delivered_events(
 
     delivered = ("tiktok_destination_events_total", "status=delivered")
     wait_for(lambda: samples().get(delivered) == 30, "30 delivered events in the metrics")
+    assert _listening_on(port) == ["0100007F"]  # the default --metrics-host: loopback only
     seen = samples()
     assert seen[("tiktok_destination_events_total", "status=invalid")] == 1
     assert seen[("tiktok_destination_events_total", "status=failed")] == 10
@@ -288,3 +290,48 @@ def test_bad_arguments_and_an_unreachable_redis_are_one_line_never_a_traceback(
         argv = ["worker", "--settings", settings, "--redis", unreachable, "--metrics-port", port]
         assert cli.main(argv) == 2
     assert f"--metrics-port {port}: Address already in use" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "name", ["a b", "", "a\nb", "a\r\nb", "a\x00b", "a\u2028b", "\ud800", "é", "x" * 201]
+)
+def test_a_bad_consumer_name_is_one_line_and_exit_2(
+    name: str, tiktok: FakeTikTok, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    settings = str(write_settings(tmp_path, worker_settings(tiktok)))
+    unreachable = f"redis://127.0.0.1:{free_port()}/0"
+    with pytest.raises(SystemExit) as stopped:
+        cli.main(["worker", "--settings", settings, "--redis", unreachable, "--consumer", name])
+    assert stopped.value.code == 2
+    err = capsys.readouterr().err
+    assert "error: argument --consumer: expected 1-200 visible ASCII characters" in err
+    assert "Traceback" not in err and "redis" not in err.split("error:", 1)[1]
+
+
+def _listening_on(port: int) -> list[str]:
+    """The local addresses (hex, as in /proc/net/tcp) listening on ``port``."""
+    found = []
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        local, state = line.split()[1], line.split()[3]
+        address, hex_port = local.split(":")
+        if int(hex_port, 16) == port and state == "0A":
+            found.append(address)
+    return found
+
+
+def test_the_metrics_are_served_on_loopback_unless_told_otherwise(
+    tiktok: FakeTikTok, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    port = free_port()
+    close = WorkerMetrics().serve(port)
+    try:
+        assert _listening_on(port) == ["0100007F"]  # 127.0.0.1, not every interface
+        assert requests.get(f"http://127.0.0.1:{port}/metrics", timeout=5).ok
+    finally:
+        close()
+    settings = str(write_settings(tmp_path, worker_settings(tiktok)))
+    unreachable = f"redis://127.0.0.1:{free_port()}/0"
+    argv = ["worker", "--settings", settings, "--redis", unreachable, "--metrics-port", str(port)]
+    assert cli.main([*argv, "--metrics-host", "no-such-host.invalid"]) == 2
+    [line] = capsys.readouterr().err.splitlines()
+    assert line.startswith("tiktok-destination: --metrics-host no-such-host.invalid --metrics")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+from dataclasses import replace
 from typing import Any
 
 import redis
@@ -14,7 +15,7 @@ from tiktok_destination.finishing import dead_stream, outcomes_stream
 from tiktok_destination.metrics import WorkerMetrics
 from tiktok_destination.state import config_for
 from tiktok_destination.streams import DEFAULT_GROUP, EVENT_FIELD
-from tiktok_destination.worker import Options, Worker
+from tiktok_destination.worker import DEFAULT_RETENTION_S, Options, Verdict, Worker
 
 STREAM = "test:events"
 RUN_TIMEOUT_S = 30.0
@@ -46,14 +47,21 @@ def make_worker(
     claim_after_s: float = 60.0,
     idle_s: float = 0.3,
     metrics: WorkerMetrics | None = None,
+    group: str = DEFAULT_GROUP,
+    retention_s: float = DEFAULT_RETENTION_S,
+    max_held_bytes: int | None = None,
 ) -> Worker:
-    options = Options(STREAM, DEFAULT_GROUP, consumer, claim_after_s, idle_s, max_wait_s=0.05)
+    options = Options(
+        STREAM, group, consumer, claim_after_s, idle_s, max_wait_s=0.05, retention_s=retention_s
+    )
+    if max_held_bytes is not None:
+        options = replace(options, max_held_bytes=max_held_bytes)
     return Worker(client, settings, config_for(settings), options, metrics)
 
 
-def run(worker: Worker, timeout_s: float = RUN_TIMEOUT_S) -> int:
+def run(worker: Worker, timeout_s: float = RUN_TIMEOUT_S) -> Verdict:
     """Run ``worker`` in a thread until it exits; fail the test if it runs past ``timeout_s``."""
-    codes: list[int] = []
+    codes: list[Verdict] = []
     thread = threading.Thread(target=lambda: codes.append(worker.run()), daemon=True)
     thread.start()
     thread.join(timeout_s)

@@ -2,7 +2,9 @@
 
 - ``tiktok_destination_events_total{status}``: entries by outcome status (``failed``: left
   pending, retried later);
-- ``tiktok_destination_requests_total{code}``: requests by TikTok's code, else HTTP status;
+- ``tiktok_destination_requests_total{code}``: requests by TikTok's code, else HTTP status (a
+  code of the code table or a known HTTP status, ``other`` for the rest: a hostile server
+  cannot make series without end);
 - ``tiktok_destination_request_seconds``: request latency (histogram);
 - ``tiktok_destination_entries_pending``: read by the group, not yet acknowledged.
 """
@@ -10,10 +12,22 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from http import HTTPStatus
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
 
+from tiktok_destination.facts import CODES
+
 PREFIX = "tiktok_destination"
+_HTTP_STATUSES = frozenset(status.value for status in HTTPStatus)
+
+
+def code_label(code: int | None) -> str:
+    """The ``code`` label of a reply: ``none``, a code TikTok documents, an HTTP status, or
+    ``other``."""
+    if code is None:
+        return "none"
+    return str(code) if code in CODES or code in _HTTP_STATUSES else "other"
 
 
 class WorkerMetrics:
@@ -49,11 +63,12 @@ class WorkerMetrics:
         self.events.labels(status=status).inc(count)
 
     def request(self, code: int | None, seconds: float) -> None:
-        self.requests.labels(code="none" if code is None else str(code)).inc()
+        self.requests.labels(code=code_label(code)).inc()
         self.latency.observe(seconds)
 
-    def serve(self, port: int, address: str = "0.0.0.0") -> Callable[[], None]:
-        """Serve ``/metrics`` on ``port`` from a background thread; returns what stops it."""
+    def serve(self, port: int, address: str = "127.0.0.1") -> Callable[[], None]:
+        """Serve ``/metrics`` on ``address``:``port`` from a background thread; returns what
+        stops it."""
         server, _thread = start_http_server(port, address, registry=self.registry)
 
         def close() -> None:

@@ -20,6 +20,8 @@ from collections.abc import Callable
 
 import redis
 
+from tiktok_destination.streams import redis_text
+
 KEY_PREFIX = "tiktok-destination:settings"
 STOP_TTL_S = 7 * 24 * 3600
 """A stop left behind is forgotten after a week."""
@@ -64,7 +66,7 @@ class SharedGate:
 
     def stop(self, reason: str) -> None:
         """Stop every worker of these settings (keeps the first reason given)."""
-        self.client.set(self.stop_key, reason, ex=STOP_TTL_S, nx=True)
+        self.client.set(self.stop_key, redis_text(reason), ex=STOP_TTL_S, nx=True)
 
     def pause(self, seconds: float) -> None:
         """Nobody sends for ``seconds`` (capped at ``MAX_PAUSE_S``) unless a longer pause holds."""

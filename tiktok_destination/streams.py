@@ -1,10 +1,15 @@
-"""Reading a Redis stream as one consumer of a consumer group: join, read, claim, keep, count.
+"""Reading a Redis stream as one consumer of a consumer group: join, read, claim, keep, trim.
 
-An entry holds one event as JSON text in field ``event``. Read entries stay in the group's
+An entry holds one event as JSON text in field ``event``. Entries are read as bytes and decoded
+one at a time: an entry that is not UTF-8 (its ``event`` or a field name) comes out with a
+``problem`` instead of crashing the read of its neighbours. Read entries stay in the group's
 pending list until acknowledged (``finishing.py``); entries left idle longer than the claim
 delay by a consumer that died are taken over with ``XAUTOCLAIM``; a live consumer keeps the
 entries it still works on by refreshing their idle time (``keep``), never taking back one
-that another consumer claimed meanwhile.
+that another consumer claimed meanwhile, and gives back the ones it could not deliver
+(``release``) without that delivery counting toward the poison limit. Acknowledged entries stay
+in the stream (other groups may read it) until ``trim`` removes those older than the retention
+that every group on the stream has finished.
 """
 
 from __future__ import annotations
@@ -18,6 +23,45 @@ DEFAULT_STREAM = "tiktok:events"
 DEFAULT_GROUP = "tiktok-destination"
 EVENT_FIELD = "event"
 
+# Read up to ARGV[3] new entries, one at a time, until they hold ARGV[4] bytes or more: a read
+# never takes much more than its byte budget, however big the entries.
+_READ = """
+local entries, bytes = {}, 0
+while #entries < tonumber(ARGV[3]) and bytes < tonumber(ARGV[4]) do
+  local answer = redis.call('XREADGROUP', 'GROUP', ARGV[1], ARGV[2], 'COUNT', 1,
+    'STREAMS', KEYS[1], '>')
+  if not answer then break end
+  local entry = answer[1][2][1]
+  bytes = bytes + #entry[1]
+  for _, part in ipairs(entry[2]) do bytes = bytes + #part end
+  entries[#entries + 1] = entry
+end
+return entries
+"""
+
+# Claim entries idle ARGV[3] ms or more, from cursor ARGV[4], one at a time, up to ARGV[5] of
+# them or ARGV[6] bytes; each with its delivery count. Returns {cursor, entries, counts}.
+_CLAIM = """
+local cursor, entries, counts, bytes = ARGV[4], {}, {}, 0
+for _ = 1, tonumber(ARGV[5]) do
+  local answer = redis.call('XAUTOCLAIM', KEYS[1], ARGV[1], ARGV[2], ARGV[3], cursor, 'COUNT', 1)
+  cursor = answer[1]
+  for _, entry in ipairs(answer[2]) do
+    if entry and entry[2] then
+      bytes = bytes + #entry[1]
+      for _, part in ipairs(entry[2]) do bytes = bytes + #part end
+      entries[#entries + 1] = entry
+      local row = redis.call('XPENDING', KEYS[1], ARGV[1], entry[1], entry[1], 1)[1]
+      counts[#counts + 1] = row and row[4] or 1
+    end
+  end
+  if cursor == '0-0' or #entries >= tonumber(ARGV[5]) or bytes >= tonumber(ARGV[6]) then
+    break
+  end
+end
+return {cursor, entries, counts}
+"""
+
 # Refresh the idle time of the entries this consumer still owns; skip the ones it lost.
 _KEEP = """
 local kept = 0
@@ -29,6 +73,53 @@ for i = 3, #ARGV do
   end
 end
 return kept
+"""
+
+# Give back the entries this consumer still owns, undoing the delivery count of this delivery
+# (RETRYCOUNT with JUSTID): only a consumer that dies holding an entry makes its count grow.
+_RELEASE = """
+local released = 0
+for i = 3, #ARGV do
+  local pending = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[i], ARGV[i], 1)
+  if pending[1] and pending[1][2] == ARGV[2] then
+    local count = math.max(tonumber(pending[1][4]) - 1, 0)
+    redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, ARGV[i], 'RETRYCOUNT', count, 'JUSTID')
+    released = released + 1
+  end
+end
+return released
+"""
+
+# Trim the entries below ARGV[1] (an id) that every group has finished: a group's oldest pending
+# entry, else the entry after its last delivered one, bounds the trim. Returns entries removed.
+_TRIM = """
+local function parts(id)
+  local ms, seq = string.match(id, '^(%d+)-(%d+)$')
+  return ms, seq
+end
+local function less(a, b)
+  local am, as = parts(a)
+  local bm, bs = parts(b)
+  if #am ~= #bm then return #am < #bm end
+  if am ~= bm then return am < bm end
+  if #as ~= #bs then return #as < #bs end
+  return as < bs
+end
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+local bound = ARGV[1]
+for _, row in ipairs(redis.call('XINFO', 'GROUPS', KEYS[1])) do
+  local group = {}
+  for i = 1, #row, 2 do group[row[i]] = row[i + 1] end
+  local keep
+  if group['pending'] > 0 then
+    keep = redis.call('XPENDING', KEYS[1], group['name'])[2]
+  else
+    local ms, seq = parts(group['last-delivered-id'])
+    keep = #seq < 15 and (ms .. '-' .. (tonumber(seq) + 1)) or group['last-delivered-id']
+  end
+  if less(keep, bound) then bound = keep end
+end
+return redis.call('XTRIM', KEYS[1], 'MINID', bound)
 """
 
 # Delete the consumers that hold nothing and were not heard of for ARGV[2] ms (not ARGV[3]).
@@ -49,11 +140,17 @@ return forgotten
 
 @dataclass(frozen=True)
 class Entry:
-    """One stream entry: its id, its ``event`` text (``None`` if absent), times delivered."""
+    """One stream entry: its id, its ``event`` text (``None`` if absent), times delivered.
+
+    ``problem`` says why the entry cannot be read (then ``event`` is its bytes with what is not
+    UTF-8 escaped, for the dead letters); ``size`` is its bytes in Redis' answer, about.
+    """
 
     id: str
     event: str | None
     deliveries: int = 1
+    problem: str | None = None
+    size: int = 0
 
     @property
     def time(self) -> float:
@@ -62,6 +159,8 @@ class Entry:
 
 
 CLIENT_NAME = "tiktok-destination"
+MAX_READ_BYTES = 64 << 20
+"""Bytes of entries one read takes at most (one entry more), unless told otherwise."""
 
 
 def connect(url: str, name: str = CLIENT_NAME) -> redis.Redis:
@@ -74,8 +173,52 @@ def connect(url: str, name: str = CLIENT_NAME) -> redis.Redis:
     )
 
 
+def redis_text(text: str) -> bytes:
+    """``text`` as UTF-8 for Redis, whatever it holds: a lone surrogate is written escaped."""
+    return text.encode("utf-8", "backslashreplace")
+
+
+def raw_client(client: redis.Redis) -> redis.Redis:
+    """A client to the same server as ``client`` that answers with ``bytes``, never decoding."""
+    pool = client.connection_pool
+    kwargs = {**pool.connection_kwargs, "decode_responses": False}
+    return redis.Redis(connection_pool=redis.ConnectionPool(pool.connection_class, **kwargs))
+
+
+_EVENT_KEY = EVENT_FIELD.encode()
+
+
+def _not_utf8(where: str, error: UnicodeDecodeError) -> str:
+    return f"{where}: not UTF-8 ({error.reason} at byte {error.start + 1})"
+
+
+def _entry(entry_id: bytes, fields: dict[bytes, bytes], deliveries: int = 1) -> Entry:
+    """One entry of a raw answer, decoded on its own."""
+    size = len(entry_id) + sum(len(name) + len(value) for name, value in fields.items())
+    problem = None
+    for name in fields:
+        try:
+            name.decode("utf-8")
+        except UnicodeDecodeError as error:
+            problem = _not_utf8("entry: a field name", error)
+            break
+    raw = fields.get(_EVENT_KEY)
+    event = None
+    if raw is not None:
+        try:
+            event = raw.decode("utf-8")
+        except UnicodeDecodeError as error:
+            problem = problem or _not_utf8(f"entry: field {EVENT_FIELD!r}", error)
+            event = raw.decode("utf-8", "backslashreplace")
+    return Entry(entry_id.decode("ascii"), event, deliveries, problem, size)
+
+
+def _fields(flat: list[bytes]) -> dict[bytes, bytes]:
+    return dict(zip(flat[::2], flat[1::2], strict=True))
+
+
 def _entries(raw: Any) -> list[Entry]:
-    return [Entry(entry_id, fields.get(EVENT_FIELD)) for entry_id, fields in raw if fields]
+    return [_entry(entry_id, fields) for entry_id, fields in raw if fields]
 
 
 class GroupReader:
@@ -86,9 +229,19 @@ class GroupReader:
         self.stream = stream
         self.group = group
         self.consumer = consumer
+        self._raw = raw_client(client)
         self._cursor = "0-0"
+        self._read = self._raw.register_script(_READ)
+        self._claim = self._raw.register_script(_CLAIM)
         self._keep = client.register_script(_KEEP)
+        self._release = client.register_script(_RELEASE)
+        self._trim = client.register_script(_TRIM)
         self._forget = client.register_script(_FORGET)
+
+    def close(self) -> None:
+        """Close the connections of the raw client (the one given stays open)."""
+        self._raw.close()
+        self._raw.connection_pool.disconnect()
 
     def join(self) -> None:
         """Create the group (and the stream) if missing; a new group starts at the beginning."""
@@ -107,37 +260,33 @@ class GroupReader:
         forgotten: int = self._forget(keys=[self.stream], args=[self.group, idle_ms, self.consumer])
         return forgotten
 
-    def read(self, count: int, block_ms: int) -> list[Entry]:
-        """Up to ``count`` entries never delivered before, waiting at most ``block_ms``."""
-        answer: Any = self.client.xreadgroup(
-            self.group, self.consumer, {self.stream: ">"}, count=count, block=block_ms
+    def read(self, count: int, block_ms: int, max_bytes: int = MAX_READ_BYTES) -> list[Entry]:
+        """Up to ``count`` entries never delivered before, holding about ``max_bytes`` at most
+        (one entry more); when none waits, the first to come within ``block_ms``."""
+        rows: Any = self._read(
+            keys=[self.stream], args=[self.group, self.consumer, count, max(1, max_bytes)]
+        )
+        if rows:
+            return [_entry(entry_id, _fields(flat)) for entry_id, flat in rows]
+        answer: Any = self._raw.xreadgroup(
+            self.group, self.consumer, {self.stream: ">"}, count=1, block=block_ms
         )
         return _entries(answer[0][1]) if answer else []
 
-    def claim(self, idle_ms: int, count: int) -> list[Entry]:
-        """Up to ``count`` entries idle for ``idle_ms`` or more, taken over by this consumer.
+    def claim(self, idle_ms: int, count: int, max_bytes: int = MAX_READ_BYTES) -> list[Entry]:
+        """Up to ``count`` entries idle for ``idle_ms`` or more, taken over by this consumer,
+        holding about ``max_bytes`` at most (one entry more).
 
         Each comes with how many times it has been delivered, this time included.
         """
-        answer: Any = self.client.xautoclaim(
-            self.stream,
-            self.group,
-            self.consumer,
-            min_idle_time=idle_ms,
-            start_id=self._cursor,
-            count=count,
-        )
-        self._cursor = answer[0]
-        claimed = _entries(answer[1])
-        if not claimed:
-            return []
-        with self.client.pipeline(transaction=False) as pipe:
-            for entry in claimed:
-                pipe.xpending_range(self.stream, self.group, entry.id, entry.id, 1)
-            counts = pipe.execute()
+        args: list[str | int] = [self.group, self.consumer, idle_ms, self._cursor]
+        args += [max(1, count), max(1, max_bytes)]
+        answer: Any = self._claim(keys=[self.stream], args=args)
+        cursor, rows, counts = answer
+        self._cursor = cursor.decode("ascii")
         return [
-            Entry(entry.id, entry.event, rows[0]["times_delivered"] if rows else 1)
-            for entry, rows in zip(claimed, counts, strict=True)
+            _entry(entry_id, _fields(flat), int(deliveries))
+            for (entry_id, flat), deliveries in zip(rows, counts, strict=True)
         ]
 
     def keep(self, entry_ids: list[str]) -> int:
@@ -146,6 +295,24 @@ class GroupReader:
             return 0
         kept: int = self._keep(keys=[self.stream], args=[self.group, self.consumer, *entry_ids])
         return kept
+
+    def release(self, entry_ids: list[str]) -> int:
+        """Give back those of ``entry_ids`` this consumer still owns, to be claimed again after
+        the claim delay, without this delivery counting toward the poison limit."""
+        if not entry_ids:
+            return 0
+        released: int = self._release(
+            keys=[self.stream], args=[self.group, self.consumer, *entry_ids]
+        )
+        return released
+
+    def trim(self, retention_ms: int) -> int:
+        """Remove the entries older than ``retention_ms`` (Redis' clock) that every group on the
+        stream has finished; returns how many went."""
+        seconds, microseconds = self.client.time()
+        cutoff = max(0, seconds * 1000 + microseconds // 1000 - retention_ms)
+        removed: int = self._trim(keys=[self.stream], args=[f"{cutoff}-0"])
+        return removed
 
     def pending(self) -> int:
         """Entries of the group read but not yet acknowledged, all consumers together."""

@@ -2,13 +2,16 @@
 
 The loop takes over entries idle longer than ``claim_after_s`` (their consumer died, or their
 delivery failed), else reads new ones, hands them to ``Batches`` and sends the buffers that are
-due, or all of them when nothing new came (a backfill's last events do not wait). A keeper
-thread refreshes the idle time of the entries the worker holds, so a slow send is not claimed
-and sent twice, and updates the pending gauge. It ends:
+due, or all of them when nothing new came (a backfill's last events do not wait). What it holds
+is bounded in bytes too (``max_held_bytes``): reads take no more than the room left, and a full
+worker sends what it holds before reading on. A keeper thread refreshes the idle time of the
+entries the worker holds, so a slow send is not claimed and sent twice, updates the pending
+gauge and trims the stream by the retention. ``run()`` gives a ``Verdict``:
 
-- on ``request_stop()`` (SIGTERM, SIGINT): reading stops, the buffers are sent, exit 0;
-- after ``exit_when_idle_s`` with nothing new, nothing held and nothing pending: exit 0;
-- when TikTok refused the settings (the shared stop): entries stay pending, exit 1.
+- ``DONE`` on ``request_stop()`` (SIGTERM, SIGINT: reading stops, the buffers are sent), or
+  after ``exit_when_idle_s`` with nothing new, nothing held and nothing pending;
+- ``STOPPED`` when TikTok refused the settings (the shared stop): entries stay pending, and
+  ``stop_reason`` says what to fix.
 """
 
 from __future__ import annotations
@@ -17,27 +20,39 @@ import logging
 import threading
 import time
 from dataclasses import dataclass
+from enum import Enum
 from typing import Any
 
 import redis
 
-from tiktok_destination import exits
 from tiktok_destination.delivery import Deliverer
 from tiktok_destination.finishing import Finisher
 from tiktok_destination.metrics import WorkerMetrics
 from tiktok_destination.sending import MAX_WAIT_S
 from tiktok_destination.settings import Config
 from tiktok_destination.shared_state import SharedGate, settings_key
-from tiktok_destination.streams import GroupReader
+from tiktok_destination.streams import MAX_READ_BYTES, GroupReader
 from tiktok_destination.worker_batches import Batches
 
 log = logging.getLogger("tiktok_destination")
 
-EXIT_OK, EXIT_STOPPED = exits.EXIT_OK, exits.EXIT_FAILED
 MAX_BLOCK_MS = 500
 """Longest wait for new entries, so that a stop request is seen quickly."""
 FORGET_AFTER_MS = 24 * 3600 * 1000
 """Consumers (stopped workers) silent this long and holding nothing leave the group."""
+DEFAULT_RETENTION_S = 7 * 24 * 3600.0
+"""Finished entries stay in the stream this long (README "Scaling out", ``--retention``)."""
+TRIM_EVERY_S = 60.0
+"""How often a worker trims the stream by the retention."""
+
+
+class Verdict(Enum):
+    """How a worker's run ended."""
+
+    DONE = "done"
+    """Stopped on request, or idle: what it held was sent and finished."""
+    STOPPED = "stopped"
+    """TikTok refused the settings: the entries stay pending (``Worker.stop_reason``)."""
 
 
 @dataclass(frozen=True)
@@ -51,6 +66,10 @@ class Options:
     exit_when_idle_s: float | None = None
     max_wait_s: float = MAX_WAIT_S
     """Longest an entry waits in a buffer that is not full."""
+    retention_s: float = DEFAULT_RETENTION_S
+    """Finished entries older than this are trimmed from the stream."""
+    max_held_bytes: int = MAX_READ_BYTES
+    """Bytes of entries the worker holds at most (one entry more)."""
 
 
 class Worker:
@@ -81,6 +100,7 @@ class Worker:
             send=self.deliverer.send,
             finish=finisher.finish,
             count=self.metrics.outcome,
+            release=self.reader.release,
             max_wait_s=options.max_wait_s,
         )
         self.stop_reason: str | None = None
@@ -90,24 +110,30 @@ class Worker:
         """Stop reading; the entries held are still sent and finished (signal-safe)."""
         self._stopping.set()
 
-    def run(self) -> int:
-        self.reader.join()
-        self.reader.forget_idle(FORGET_AFTER_MS)
-        self.stop_reason = self.gate.stopped()
-        if self.stop_reason is not None:
-            return EXIT_STOPPED
-        keeper = threading.Thread(target=self._keep, name="keep-entries", daemon=True)
-        keeper.start()
+    def run(self) -> Verdict:
+        """Deliver until stopped, idle, or refused by TikTok (raises ``redis.RedisError``)."""
         try:
-            self._loop()
-            if self.stop_reason is None:
-                self.batches.flush_all()
-                self.stop_reason = self.deliverer.stopped
+            self.reader.join()
+            self.reader.forget_idle(FORGET_AFTER_MS)
+            self.stop_reason = self.gate.stopped()
+            if self.stop_reason is not None:
+                return Verdict.STOPPED
+            self._trim()
+            keeper = threading.Thread(target=self._keep, name="keep-entries", daemon=True)
+            keeper.start()
+            try:
+                self._loop()
+                if self.stop_reason is None:
+                    self.batches.flush_all()
+                    self.stop_reason = self.deliverer.stopped
+            finally:
+                self._stopping.set()
+                keeper.join(timeout=5)
+                self.deliverer.close()
+            self._trim()
         finally:
-            self._stopping.set()
-            keeper.join(timeout=5)
-            self.deliverer.close()
-        return EXIT_OK if self.stop_reason is None else EXIT_STOPPED
+            self.reader.close()
+        return Verdict.DONE if self.stop_reason is None else Verdict.STOPPED
 
     def _loop(self) -> None:
         claim_every = min(1.0, self.options.claim_after_s / 2)
@@ -117,14 +143,19 @@ class Worker:
         next_claim = 0.0
         last_seen = time.monotonic()
         while not self._stopping.is_set():
+            room = self.options.max_held_bytes - self.batches.held_bytes()
+            if room <= 0:  # full: send what is held before reading on
+                self.batches.flush_all()
+                room = self.options.max_held_bytes - self.batches.held_bytes()
             entries = []
             if time.monotonic() >= next_claim:
-                entries = self.reader.claim(claim_ms, count)
+                entries = self.reader.claim(claim_ms, count, room)
                 next_claim = time.monotonic() + (0 if entries else claim_every)
             if not entries:
                 due = self.batches.waiting_s()
                 wait = next_claim - time.monotonic() if due is None else due
-                entries = self.reader.read(count, max(1, min(MAX_BLOCK_MS, int(wait * 1000))))
+                block_ms = max(1, min(MAX_BLOCK_MS, int(wait * 1000)))
+                entries = self.reader.read(count, block_ms, room)
             if entries:
                 self.batches.take(entries)
                 self.batches.flush_due()
@@ -145,9 +176,19 @@ class Worker:
 
     def _keep(self) -> None:
         every = max(0.05, min(5.0, self.options.claim_after_s / 4))
+        next_trim = time.monotonic() + TRIM_EVERY_S
         while not self._stopping.wait(every):
             try:
                 self.reader.keep(self.batches.held())
                 self.metrics.pending.set(self.reader.pending())
             except redis.RedisError as error:
                 log.warning("could not refresh the entries held (%s)", type(error).__name__)
+            if time.monotonic() >= next_trim:
+                next_trim = time.monotonic() + TRIM_EVERY_S
+                self._trim()
+
+    def _trim(self) -> None:
+        try:
+            self.reader.trim(int(self.options.retention_s * 1000))
+        except redis.RedisError as error:
+            log.warning("could not trim %s (%s)", self.options.stream, type(error).__name__)

@@ -4,13 +4,14 @@ Each entry is transformed with its own time (from its id) as the clock, so a red
 keeps its ``event_time`` and derived ``event_id``. Payloads wait in one buffer per request
 group (``batching``'s rule, as with ``send``), and go out when the buffer holds a request's
 worth or its first entry has waited ``MAX_WAIT_S``. Entries with a final outcome are finished
-(``finishing.py``); ``failed`` ones are left pending, to be claimed and retried later; an entry
-delivered more than ``MAX_DELIVERIES`` times without a final outcome goes to the dead letters.
+(``finishing.py``); ``failed`` ones are released (left pending, their delivery not counted), to
+be claimed and retried later; an entry delivered more than ``MAX_DELIVERIES`` times without a
+final outcome (its worker died holding it each time) goes to the dead letters. An entry that
+cannot be read or transformed is ``invalid`` on its own: its neighbours go on.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import time
@@ -20,16 +21,18 @@ from typing import Any
 from tiktok_destination import batching, destination
 from tiktok_destination.finishing import Final
 from tiktok_destination.outcomes import SendOutcome
+from tiktok_destination.records import NotJson, parse_text
 from tiktok_destination.sending import MAX_WAIT_S
 from tiktok_destination.streams import EVENT_FIELD, Entry
 
 log = logging.getLogger("tiktok_destination")
 
 MAX_DELIVERIES = 5
-"""An entry read this many times without a final outcome is dead on its next delivery."""
+"""An entry whose worker died holding it this many times is dead on its next delivery."""
 
 Send = Callable[[Sequence[Any]], list[SendOutcome]]
 Finish = Callable[[list[Final]], int]
+Release = Callable[[list[str]], int]
 Count = Callable[[str, int], None]
 Buffered = list[tuple[Entry, dict[str, Any]]]
 
@@ -50,6 +53,7 @@ class Batches:
         send: Send,
         finish: Finish,
         count: Count,
+        release: Release | None = None,
         max_wait_s: float = MAX_WAIT_S,
     ) -> None:
         self.settings = settings
@@ -57,16 +61,24 @@ class Batches:
         self._send = send
         self._finish = finish
         self._count = count
+        self._release = release
         self.max_wait_s = max_wait_s
         self._groups: dict[Any, Buffered] = {}
         self._since: dict[Any, float] = {}
-        self._held: set[str] = set()
+        self._held: dict[str, int] = {}
+        """The entries buffered or being sent: id and size in bytes."""
+        self._held_bytes = 0
         self._lock = threading.Lock()
 
     def held(self) -> list[str]:
         """Ids of the entries buffered or being sent (safe to call from another thread)."""
         with self._lock:
             return list(self._held)
+
+    def held_bytes(self) -> int:
+        """Bytes of the entries buffered or being sent, as Redis gave them."""
+        with self._lock:
+            return self._held_bytes
 
     def take(self, entries: list[Entry]) -> None:
         """Transform ``entries``, finish those that end here, send the groups that are full."""
@@ -78,7 +90,7 @@ class Batches:
             if entry.deliveries > MAX_DELIVERIES:
                 message = (
                     f"no final outcome after {entry.deliveries - 1} deliveries (the worker "
-                    "died or delivery failed each time)"
+                    "holding it died each time)"
                 )
                 finals.append(Final(entry.id, "dead", message, event=entry.event))
                 continue
@@ -93,7 +105,8 @@ class Batches:
             if not group:
                 self._since[key] = time.monotonic()
             with self._lock:
-                self._held.add(entry.id)
+                self._held[entry.id] = entry.size
+                self._held_bytes += entry.size
             group.append((entry, payload))
             if len(group) >= batching.request_size(key, self.batch_size):
                 full.append(key)
@@ -114,13 +127,21 @@ class Batches:
         self._flush(list(self._groups))
 
     def _transform(self, entry: Entry) -> dict[str, Any]:
+        if entry.problem is not None:
+            return {"status": "invalid", "error": entry.problem}
         if entry.event is None:
             return {"status": "invalid", "error": f"entry: no {EVENT_FIELD!r} field"}
+        event = parse_text(entry.event)
+        if isinstance(event, NotJson):
+            return {"status": "invalid", "error": f"event: {event.message}"}
         try:
-            event = json.loads(entry.event)
-        except ValueError as error:
-            return {"status": "invalid", "error": f"event: not JSON ({error})"}
-        outcome: dict[str, Any] = destination.transform_event(event, self.settings, entry.time)  # type: ignore[assignment]
+            outcome: dict[str, Any] = destination.transform_event(event, self.settings, entry.time)  # type: ignore[assignment]
+        except Exception as error:  # a bug must cost this entry, never its neighbours
+            log.exception("entry %s could not be transformed", entry.id)
+            return {
+                "status": "invalid",
+                "error": f"event: not transformed ({type(error).__name__})",
+            }
         return outcome
 
     def _flush(self, keys: list[Any]) -> None:
@@ -133,12 +154,12 @@ class Batches:
             return
         outcomes = self._send([payload for _entry, payload in group])
         finals = []
-        failed = 0
+        failed: list[str] = []
         for (entry, payload), outcome in zip(group, outcomes, strict=True):
             if outcome["status"] == "failed":
                 if not failed:
                     log.warning("not delivered, left pending: %s", outcome["message"])
-                failed += 1
+                failed.append(entry.id)
                 continue
             finals.append(
                 Final(
@@ -151,11 +172,14 @@ class Batches:
                 )
             )
         if failed:
-            self._count("failed", failed)
-            log.warning("%d entries not delivered, left pending to be claimed again", failed)
+            self._count("failed", len(failed))
+            log.warning("%d entries not delivered, left pending to be claimed again", len(failed))
         self._record(finals)
+        if failed and self._release is not None:
+            self._release(failed)
         with self._lock:
-            self._held.difference_update(entry.id for entry, _payload in group)
+            for entry, _payload in group:
+                self._held_bytes -= self._held.pop(entry.id, 0)
 
     def _record(self, finals: list[Final]) -> None:
         if not finals:

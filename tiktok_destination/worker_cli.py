@@ -6,6 +6,7 @@ import argparse
 import json
 import logging
 import os
+import re
 import signal
 import socket
 import sys
@@ -27,12 +28,15 @@ from tiktok_destination.streams import (
     EVENT_FIELD,
     connect,
 )
-from tiktok_destination.worker import Options, Worker
+from tiktok_destination.worker import DEFAULT_RETENTION_S, Options, Verdict, Worker
 
 ENQUEUE_CHUNK = 1000
 """Entries added per round trip to Redis."""
 REDIS_SCHEMES = ("redis", "rediss", "unix")
 URL_HELP = "redis://[user:password@]host:port/db (rediss:// for TLS)"
+DEFAULT_METRICS_HOST = "127.0.0.1"
+CONSUMER_NAME = re.compile(r"[!-~]{1,200}")
+"""A consumer name: 1 to 200 visible ASCII characters (Redis client names allow no more)."""
 
 
 def add_commands(commands: Any) -> None:
@@ -49,7 +53,7 @@ def add_commands(commands: Any) -> None:
     worker.add_argument("--redis", required=True, type=_redis_url, metavar="URL", help=URL_HELP)
     worker.add_argument("--stream", default=DEFAULT_STREAM, help=f"default {DEFAULT_STREAM}")
     worker.add_argument("--group", default=DEFAULT_GROUP, help=f"default {DEFAULT_GROUP}")
-    worker.add_argument("--consumer", help="this worker's name (default: host-pid)")
+    worker.add_argument("--consumer", type=_consumer, help="this worker's name (default: host-pid)")
     worker.add_argument(
         "--claim-after",
         type=_positive,
@@ -64,7 +68,20 @@ def add_commands(commands: Any) -> None:
         help="exit once nothing new or pending was seen this long",
     )
     worker.add_argument(
+        "--retention",
+        type=_positive,
+        default=DEFAULT_RETENTION_S,
+        metavar="SECONDS",
+        help="trim finished entries older than this (default 604800, 7 days)",
+    )
+    worker.add_argument(
         "--metrics-port", type=_port, metavar="N", help="serve Prometheus metrics on this port"
+    )
+    worker.add_argument(
+        "--metrics-host",
+        default=DEFAULT_METRICS_HOST,
+        metavar="ADDRESS",
+        help=f"the address the metrics are served on (default {DEFAULT_METRICS_HOST})",
     )
     worker.set_defaults(run=cmd_worker)
 
@@ -72,6 +89,14 @@ def add_commands(commands: Any) -> None:
 def _redis_url(text: str) -> str:
     if urlsplit(text).scheme not in REDIS_SCHEMES:
         raise argparse.ArgumentTypeError(f"expected a redis://host:port/db URL, got {text!r}")
+    return text
+
+
+def _consumer(text: str) -> str:
+    if not CONSUMER_NAME.fullmatch(text):
+        raise argparse.ArgumentTypeError(
+            f"expected 1-200 visible ASCII characters (no spaces), got {text!r}"
+        )
     return text
 
 
@@ -138,19 +163,27 @@ def cmd_worker(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")
     settings = load_settings(args.settings)
     consumer = args.consumer or f"{socket.gethostname()}-{os.getpid()}"
-    options = Options(args.stream, args.group, consumer, args.claim_after, args.exit_when_idle)
+    options = Options(
+        args.stream,
+        args.group,
+        consumer,
+        args.claim_after,
+        args.exit_when_idle,
+        retention_s=args.retention,
+    )
     metrics = WorkerMetrics()
     if args.metrics_port is not None:
+        where = f"--metrics-host {args.metrics_host} --metrics-port {args.metrics_port}"
         try:
-            metrics.serve(args.metrics_port)
+            metrics.serve(args.metrics_port, args.metrics_host)
         except OSError as error:
-            raise UsageError(f"--metrics-port {args.metrics_port}: {error.strerror}") from None
+            raise UsageError(f"{where}: {error.strerror or error}") from None
     client = connect(args.redis, f"{CLIENT_NAME}:worker:{consumer}")
     try:
         worker = Worker(client, settings, config_for(settings), options, metrics)
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, lambda _signum, _frame: worker.request_stop())
-        code = worker.run()
+        verdict = worker.run()
     except redis.RedisError as error:
         print(f"tiktok-destination: redis: {error}", file=sys.stderr)
         return EXIT_FAILED
@@ -170,4 +203,4 @@ def cmd_worker(args: argparse.Namespace) -> int:
             f"dead entries in {dead_stream(args.stream)}",
             file=sys.stderr,
         )
-    return code
+    return EXIT_OK if verdict is Verdict.DONE else EXIT_FAILED
