@@ -422,3 +422,26 @@ def test_a_dry_run_never_drops_a_payload_silently(tmp_path: Path, tiktok: FakeTi
     assert run.counts["rejected"] == 1
     requests = [json.loads(line) for line in shown.getvalue().splitlines()]
     assert [e["event_id"] for r in requests for e in r["json"]["data"]] == ["order-0"]
+
+
+@pytest.mark.parametrize("resume", [False, True])
+@pytest.mark.parametrize("kind", ["fifo", "directory", "device"])
+def test_an_outcomes_path_that_is_not_a_regular_file_is_refused_at_once(
+    tmp_path: Path, tiktok: FakeTikTok, kind: str, resume: bool
+) -> None:
+    settings = write_settings(tmp_path / "s.json", tiktok)
+    events = write_events(tmp_path / "e.jsonl", [purchase(0)])
+    target = {"fifo": tmp_path / "out.pipe", "directory": tmp_path, "device": Path("/dev/full")}[
+        kind
+    ]
+    if kind == "fifo":
+        os.mkfifo(target)  # nobody reads it: opening it to write would block
+    argv = cli_command(*send(settings, events, "--outcomes", str(target)))
+    argv += ["--resume"] if resume else []
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=WAIT_S, check=False)
+    assert done.returncode == 2 and no_traceback(done.stderr), done.stderr
+    assert done.stderr.splitlines()[-1] == (
+        f"tiktok-destination: --outcomes {target}: not a regular file (a FIFO, a directory or "
+        "a device); name a file"
+    )
+    assert tiktok.requests == []
