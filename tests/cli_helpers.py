@@ -99,6 +99,33 @@ def start_cli(*argv: str, stdin: Any = None, **options: Any) -> subprocess.Popen
     )
 
 
+BLOCKING_OUTCOMES = """
+import os, sys
+from tiktok_destination import outcome_log
+from tiktok_destination.cli import main
+opened = outcome_log.OutcomeLog.__init__
+def into_the_pipe(self, path, *, append):
+    opened(self, path, append=append)
+    pipe = os.open(sys.argv[1], os.O_WRONLY)
+    os.dup2(pipe, self._fd)
+    os.close(pipe)
+outcome_log.OutcomeLog.__init__ = into_the_pipe
+sys.exit(main(sys.argv[2:]))
+"""
+
+
+def start_cli_writing_to_a_pipe(fifo: Path, *argv: str) -> subprocess.Popen[str]:
+    """``start_cli``, but the outcomes file, once opened (a regular file: ``send`` takes no
+    other), is written into the FIFO ``fifo`` instead: a file whose writes block."""
+    command = [sys.executable, "-c", BLOCKING_OUTCOMES, str(fifo), *argv]
+    return subprocess.Popen(
+        ["sh", "-c", 'trap "" INT; exec "$@"', "sh", *command],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
 def no_traceback(stderr: str) -> bool:
     return "Traceback" not in stderr and "Exception ignored" not in stderr
 

@@ -123,3 +123,42 @@ def test_a_stop_signal_with_buffers_in_flight_leaves_true_outcomes(
             assert record["message"] in (INTERRUPTED_BEFORE, INTERRUPTED_DURING)
             if record["message"] == INTERRUPTED_BEFORE:
                 assert line not in sent_lines and record["event_id"] not in arrived
+
+
+@pytest.mark.parametrize("resume", [False, True])
+def test_a_second_run_on_an_outcomes_file_in_use_is_refused_and_touches_nothing(
+    tmp_path: Path, resume: bool
+) -> None:
+    with FakeTikTok(TOKEN, policy=lambda n, _b: Stall(4.0) if n == 0 else None) as server:
+        settings = write_settings(tmp_path / "s.json", server, batch_size=2, timeout_s=30)
+        events = write_events(tmp_path / "e.jsonl", [purchase(n) for n in range(4)])
+        out = tmp_path / "out.jsonl"
+        first = start_cli("send", "--settings", settings, events, "--outcomes", str(out))
+        try:
+            wait_for(lambda: server.requests, "the first run's request")  # it holds the file
+            written = out.read_bytes()
+            second = run_cli(
+                "send",
+                "--settings",
+                settings,
+                events,
+                "--outcomes",
+                str(out),
+                *(["--resume"] if resume else []),
+            )
+            assert first.poll() is None, "the first run ended: nothing was held"
+            assert second.returncode == 2 and no_traceback(second.stderr), second.stderr
+            assert second.stderr.splitlines()[-1] == (
+                f"tiktok-destination: --outcomes {out}: another run is writing it (locked); "
+                "wait for it to end or name another file"
+            )
+            assert out.read_bytes().startswith(written)  # not truncated, nothing added
+            assert first.wait(timeout=WAIT_S) == 0
+        finally:
+            first.kill()
+            first.wait(timeout=WAIT_S)
+        assert sorted(server.event_ids) == [f"order-{n}" for n in range(4)]  # by the first only
+    outcomes = final(read_outcomes(out))
+    assert {line: r["status"] for line, r in outcomes.items()} == dict.fromkeys(
+        range(1, 5), "delivered"
+    )

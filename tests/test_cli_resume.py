@@ -3,8 +3,10 @@ without sending again what TikTok already has (the fake server counts every even
 
 from __future__ import annotations
 
+import json
 import signal
 import time
+import tracemalloc
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -21,6 +23,8 @@ from cli_helpers import (
 )
 from helpers import TOKEN
 from tiktok_server import FakeTikTok, Fault, HttpStatus, Stall
+
+from tiktok_destination.resume import CHANGED, MAX_LINE, Finished, read_finished
 
 
 class Switchable:
@@ -148,3 +152,155 @@ def test_resume_keeps_finished_lines_and_their_exit_code(
     assert again.returncode == 3  # the rejected and the invalid lines still need fixing
     assert len(tiktok.requests) == requests  # nothing left to send
     assert "4 lines finished by an earlier run" in again.stderr
+
+
+def resume(settings: str, events: str, out: str, **options: Any) -> Any:
+    return run_cli("send", "--settings", settings, events, "--outcomes", out, "--resume", **options)
+
+
+def test_a_new_file_under_the_same_name_is_sent_not_passed_over(
+    tmp_path: Path, tiktok: FakeTikTok
+) -> None:
+    settings = write_settings(tmp_path / "s.json", tiktok)
+    events = write_events(tmp_path / "e.jsonl", [purchase(n) for n in range(10)])
+    out = str(tmp_path / "out.jsonl")
+    assert run_cli("send", "--settings", settings, events, "--outcomes", out).returncode == 0
+    write_events(tmp_path / "e.jsonl", [purchase(n) for n in range(100, 110)])  # today's file
+    again = resume(settings, events, out)
+    assert again.returncode == 0, again.stderr
+    assert "10 lines differ from the lines the outcomes file recorded as finished" in again.stderr
+    assert Counter(tiktok.event_ids) == Counter(
+        [f"order-{n}" for n in range(10)] + [f"order-{n}" for n in range(100, 110)]
+    )  # the 10 new events sent, once each
+    latest = final(read_outcomes(Path(out)))
+    assert [latest[line]["event_id"] for line in range(1, 11)] == [
+        f"order-{n}" for n in range(100, 110)
+    ]
+
+
+def test_resume_on_stdin_knows_the_lines_it_finished_and_sends_new_ones(
+    tmp_path: Path, tiktok: FakeTikTok
+) -> None:
+    settings = write_settings(tmp_path / "s.json", tiktok)
+    out = str(tmp_path / "out.jsonl")
+    first = b"".join(json.dumps(purchase(n)).encode() + b"\n" for n in range(4))
+    assert (
+        run_cli("send", "--settings", settings, "-", "--outcomes", out, stdin=first).returncode == 0
+    )
+    same = resume(settings, "-", out, stdin=first)
+    assert same.returncode == 0 and "4 lines finished by an earlier run" in same.stderr
+    assert len(tiktok.event_ids) == 4  # nothing sent twice
+    grown = first + json.dumps(purchase(4)).encode() + b"\n"
+    assert resume(settings, "-", out, stdin=grown).returncode == 0
+    other = b"".join(json.dumps(purchase(n)).encode() + b"\n" for n in range(50, 55))
+    assert resume(settings, "-", out, stdin=other).returncode == 0
+    assert Counter(tiktok.event_ids) == Counter(
+        [f"order-{n}" for n in range(5)] + [f"order-{n}" for n in range(50, 55)]
+    )
+
+
+def test_resume_of_an_array_sends_the_element_that_changed(
+    tmp_path: Path, tiktok: FakeTikTok
+) -> None:
+    tiktok.bad_event_ids.add("order-2")
+    settings = write_settings(tmp_path / "s.json", tiktok)
+    path = tmp_path / "e.json"
+    path.write_text(json.dumps([purchase(n) for n in range(5)], indent=1), encoding="utf-8")
+    out = str(tmp_path / "out.jsonl")
+    assert run_cli("send", "--settings", settings, str(path), "--outcomes", out).returncode == 3
+    fixed = [purchase(n) for n in range(5)]
+    fixed[2]["id"] = "order-2-fixed"  # the rejected element, corrected
+    path.write_text(json.dumps(fixed, indent=1), encoding="utf-8")
+    again = resume(settings, str(path), out)
+    assert again.returncode == 0, again.stderr
+    assert "4 lines finished by an earlier run" in again.stderr and "1 lines differ" in again.stderr
+    accepted = ["order-0", "order-1", "order-3", "order-4"]  # order-2 was rejected
+    assert sorted(tiktok.event_ids) == sorted([*accepted, "order-2-fixed"])  # once each
+
+
+def test_resume_never_glues_a_record_onto_a_line_cut_by_a_crash(
+    tmp_path: Path, tiktok: FakeTikTok
+) -> None:
+    settings = write_settings(tmp_path / "s.json", tiktok, max_concurrent_requests=1)
+    events = write_events(tmp_path / "e.jsonl", [purchase(n) for n in range(3)])
+    out = tmp_path / "out.jsonl"
+    assert run_cli("send", "--settings", settings, events, "--outcomes", str(out)).returncode == 0
+    text = out.read_text(encoding="utf-8")
+    cut = text[: len(text) - 20]  # the last record (line 3 delivered) cut mid-record
+    out.write_text(cut, encoding="utf-8")
+    again = resume(settings, events, str(out))
+    assert again.returncode == 0, again.stderr
+    lines = out.read_text(encoding="utf-8").split("\n")
+    assert lines[: cut.count("\n") + 1] == cut.split("\n")  # the cut line stays as it was
+    appended = [json.loads(line) for line in lines[cut.count("\n") + 1 : -1]]  # each whole
+    assert [(r["line"], r["status"]) for r in appended] == [(3, "sending"), (3, "delivered")]
+
+
+def records_with_lines(path: Path, lines: list[int]) -> None:
+    path.write_text(
+        "".join(
+            json.dumps({"line": n, "line_hash": "00" * 8, "status": "delivered"}) + "\n"
+            for n in lines
+        ),
+        encoding="utf-8",
+    )
+
+
+def peak_of_reading(path: Path) -> tuple[Finished, int]:
+    """What ``read_finished`` makes of ``path`` and the peak of memory it took (bytes)."""
+    with path.open("rb") as stream:
+        tracemalloc.start()
+        try:
+            finished = read_finished(stream)
+            _now, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+    return finished, peak
+
+
+def test_resume_memory_grows_with_the_records_not_with_the_largest_line(tmp_path: Path) -> None:
+    path = tmp_path / "out.jsonl"
+    records_with_lines(path, [1, 10**9, 10**15, MAX_LINE])
+    finished, peak = peak_of_reading(path)
+    assert peak < 64 * 1024  # a bitmap up to line 10**9 took 1 GB
+    assert finished.unreadable == 0
+    assert finished.lookup(10**9, "00" * 8) == "delivered"
+    assert finished.lookup(MAX_LINE, "00" * 8) == "delivered"
+    assert finished.lookup(10**9 + 1, "00" * 8) is None
+
+
+def test_lines_no_input_can_have_are_damage_and_cost_nothing(tmp_path: Path) -> None:
+    path = tmp_path / "out.jsonl"
+    huge = [10**4000 + n * 10**3000 for n in range(1000)]  # as many digits as JSON allows
+    records_with_lines(path, [MAX_LINE + 1, 0, -5, *huge])
+    finished, peak = peak_of_reading(path)
+    assert finished.unreadable == 1003 and not finished
+    assert peak < 256 * 1024  # kept, they took ~2.5 KB each
+
+
+def test_damaged_records_are_reported_and_their_lines_sent(
+    tmp_path: Path, tiktok: FakeTikTok
+) -> None:
+    settings = write_settings(tmp_path / "s.json", tiktok)
+    events = write_events(tmp_path / "e.jsonl", [purchase(n) for n in range(2)])
+    out = tmp_path / "out.jsonl"
+    out.write_text(
+        '{"line": 1, "status": "delivered"}\n'  # an older version's record: no line_hash
+        '{"line": true, "status": "delivered"}\n[1]\n{"line": 1.5}\n\n',
+        encoding="utf-8",
+    )
+    again = resume(settings, events, str(out))
+    assert again.returncode == 0, again.stderr
+    assert f"warning: 3 records of {out} could not be read (damaged)" in again.stderr
+    assert "differ" not in again.stderr  # no hash recorded: nothing to compare, just sent
+    assert sorted(tiktok.event_ids) == ["order-0", "order-1"]
+
+
+def test_a_record_of_a_line_finished_with_other_content_is_changed(tmp_path: Path) -> None:
+    path = tmp_path / "out.jsonl"
+    records_with_lines(path, [7])
+    finished, _peak = peak_of_reading(path)
+    assert finished.lookup(7, "00" * 8) == "delivered"
+    assert finished.lookup(7, "00" * 7 + "01") == CHANGED
+    assert finished.lookup(7, None) == CHANGED
+    assert finished.lookup(8, "00" * 8) is None

@@ -272,17 +272,32 @@ def test_bad_lines_never_stop_a_send(tmp_path: Path, tiktok: FakeTikTok) -> None
     assert sorted(tiktok.event_ids) == ["order-0", "order-1", "order-2"]
 
 
+def with_file_size_limit(argv: list[str], limit: int) -> subprocess.CompletedProcess[str]:
+    """Run the command with files it writes limited to ``limit`` bytes (``RLIMIT_FSIZE``): a
+    disk that fills up, as far as the command can tell (its writes fail, no signal kills it)."""
+    limited = [
+        sys.executable,
+        "-c",
+        "import os, resource, sys; "
+        f"resource.setrlimit(resource.RLIMIT_FSIZE, ({limit}, {limit})); "
+        "os.execv(sys.executable, [sys.executable, *sys.argv[1:]])",
+        *cli_command(*argv)[1:],
+    ]
+    return subprocess.run(limited, capture_output=True, text=True, timeout=WAIT_S, check=False)
+
+
 def test_a_full_disk_stops_with_one_line_and_a_summary(tmp_path: Path, tiktok: FakeTikTok) -> None:
     settings = write_settings(tmp_path / "s.json", tiktok)
     events = write_events(tmp_path / "e.jsonl", [purchase(n) for n in range(3)])
-    done = run_cli(*send(settings, events, "--outcomes", "/dev/full"))
+    out = tmp_path / "out.jsonl"
+    done = with_file_size_limit(send(settings, events, "--outcomes", str(out)), 1)
     assert done.returncode == 1 and no_traceback(done.stderr), done.stderr
     assert (
-        "tiktok-destination: cannot write the outcomes to /dev/full (No space left on device); "
-        "stopped"
+        f"tiktok-destination: cannot write the outcomes to {out} (File too large); stopped"
     ) in done.stderr
     assert "read 3: ok 3" in done.stderr  # the summary
     assert tiktok.requests == []  # nothing is posted that could not be recorded first
+    assert out.read_bytes() == b""  # the byte written of the first record is cut off again
 
 
 def test_a_file_size_limit_leaves_no_half_written_record(
@@ -293,15 +308,7 @@ def test_a_file_size_limit_leaves_no_half_written_record(
     events = write_events(tmp_path / "e.jsonl", [purchase(n) for n in range(40)])
     out = tmp_path / "out.jsonl"
     limit = 3000  # a few batches' records, cut mid-line
-    limited = [
-        sys.executable,
-        "-c",
-        "import os, resource, sys; "
-        f"resource.setrlimit(resource.RLIMIT_FSIZE, ({limit}, {limit})); "
-        "os.execv(sys.executable, [sys.executable, *sys.argv[1:]])",
-        *cli_command(*send(settings, events, "--outcomes", str(out)))[1:],
-    ]
-    done = subprocess.run(limited, capture_output=True, text=True, timeout=WAIT_S, check=False)
+    done = with_file_size_limit(send(settings, events, "--outcomes", str(out)), limit)
     assert done.returncode == 1 and no_traceback(done.stderr), done.stderr
     assert "cannot write the outcomes" in done.stderr and "File too large" in done.stderr
     text = out.read_text()
@@ -415,3 +422,26 @@ def test_a_dry_run_never_drops_a_payload_silently(tmp_path: Path, tiktok: FakeTi
     assert run.counts["rejected"] == 1
     requests = [json.loads(line) for line in shown.getvalue().splitlines()]
     assert [e["event_id"] for r in requests for e in r["json"]["data"]] == ["order-0"]
+
+
+@pytest.mark.parametrize("resume", [False, True])
+@pytest.mark.parametrize("kind", ["fifo", "directory", "device"])
+def test_an_outcomes_path_that_is_not_a_regular_file_is_refused_at_once(
+    tmp_path: Path, tiktok: FakeTikTok, kind: str, resume: bool
+) -> None:
+    settings = write_settings(tmp_path / "s.json", tiktok)
+    events = write_events(tmp_path / "e.jsonl", [purchase(0)])
+    target = {"fifo": tmp_path / "out.pipe", "directory": tmp_path, "device": Path("/dev/full")}[
+        kind
+    ]
+    if kind == "fifo":
+        os.mkfifo(target)  # nobody reads it: opening it to write would block
+    argv = cli_command(*send(settings, events, "--outcomes", str(target)))
+    argv += ["--resume"] if resume else []
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=WAIT_S, check=False)
+    assert done.returncode == 2 and no_traceback(done.stderr), done.stderr
+    assert done.stderr.splitlines()[-1] == (
+        f"tiktok-destination: --outcomes {target}: not a regular file (a FIFO, a directory or "
+        "a device); name a file"
+    )
+    assert tiktok.requests == []

@@ -26,6 +26,7 @@ from cli_helpers import (
     purchase,
     read_outcomes,
     start_cli,
+    start_cli_writing_to_a_pipe,
     write_events,
     write_settings,
 )
@@ -97,7 +98,10 @@ def test_a_signal_waits_until_the_records_being_written_are_whole(
     fifo = tmp_path / "outcomes.pipe"
     os.mkfifo(fifo)
     reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
-    process = start_cli("send", "--settings", settings, events, "--outcomes", str(fifo))
+    out = str(tmp_path / "out.jsonl")
+    process = start_cli_writing_to_a_pipe(
+        fifo, "send", "--settings", settings, events, "--outcomes", out
+    )
     received = b""
     try:
         assert select.select([reader], [], [], WAIT_S)[0], "send never wrote a record"

@@ -31,18 +31,29 @@ texts = st.text(max_size=40)
 
 
 @given(
-    st.lists(st.tuples(st.integers(min_value=1), ids), max_size=5),
+    st.lists(
+        st.tuples(st.integers(min_value=1), ids, st.one_of(st.none(), st.text(max_size=16))),
+        max_size=5,
+    ),
     st.sampled_from(["sending", "delivered", "rejected", "failed", "invalid"]),
     texts,
     st.one_of(st.none(), st.integers()),
     st.one_of(st.none(), texts),
 )
 def test_record_lines_write_what_json_dumps_writes(
-    events: list[tuple[int, Any]], status: str, message: str, code: int | None, rid: str | None
+    events: list[tuple[int, Any, str | None]],
+    status: str,
+    message: str,
+    code: int | None,
+    rid: str | None,
 ) -> None:
     expected = "".join(
-        json.dumps(record(line, event_id, status, message, code, rid), ensure_ascii=False) + "\n"
-        for line, event_id in events
+        json.dumps(
+            record(line, event_id, status, message, code, rid, line_hash=line_hash),
+            ensure_ascii=False,
+        )
+        + "\n"
+        for line, event_id, line_hash in events
     )
     assert record_lines(events, status, message, code, rid) == expected
 

@@ -15,7 +15,7 @@ from tiktok_destination.cli_settings import load_settings
 from tiktok_destination.exits import EXIT_FAILED, UsageError, send_exit_code
 from tiktok_destination.outcome_log import OutcomeLog
 from tiktok_destination.records import EventReader, open_events
-from tiktok_destination.resume import read_finished
+from tiktok_destination.resume import Finished, read_finished
 from tiktok_destination.send_input import chunked, with_ticks
 from tiktok_destination.sending import MAX_WAIT_S, SendRun
 
@@ -56,16 +56,27 @@ def _refuse_inputs_as_outcomes(path: str, inputs: list[os.stat_result]) -> None:
 
 
 def _open_outcomes(args: argparse.Namespace, events: IO[bytes]) -> OutcomeLog | None:
+    """The outcomes file, locked for this run (``OutcomeLog`` refuses what it must)."""
     if not args.outcomes:
         return None
     inputs = [os.stat(args.settings)]
     with contextlib.suppress(OSError, ValueError, AttributeError):
         inputs.append(os.fstat(events.fileno()))
     _refuse_inputs_as_outcomes(args.outcomes, inputs)
-    try:
-        return OutcomeLog(args.outcomes, append=args.resume)
-    except OSError as error:
-        raise UsageError(f"--outcomes {args.outcomes}: cannot write ({error.strerror})") from None
+    return OutcomeLog(args.outcomes, append=args.resume)
+
+
+def _read_finished(outcomes: OutcomeLog, err: IO[str]) -> Finished:
+    """What the outcomes file of the run to resume finished; a warning for damaged records."""
+    with outcomes.read_back() as stream:
+        finished = read_finished(stream)
+    if finished.unreadable:
+        print(
+            f"warning: {finished.unreadable} records of {outcomes.path} could not be read "
+            "(damaged); their lines are sent again unless a later record finished them",
+            file=err,
+        )
+    return finished
 
 
 def cmd_send(args: argparse.Namespace) -> int:
@@ -75,9 +86,9 @@ def cmd_send(args: argparse.Namespace) -> int:
     from tiktok_destination.cli import plugin_manager
 
     with open_events(args.events) as stream:
-        finished = read_finished(args.outcomes) if args.resume else None
         outcomes = _open_outcomes(args, stream)
         try:
+            finished = _read_finished(outcomes, sys.stderr) if outcomes and args.resume else None
             run = SendRun(
                 plugin_manager().hook,
                 settings,
@@ -89,7 +100,8 @@ def cmd_send(args: argparse.Namespace) -> int:
             run.position = lambda: reader.position
             size = _regular_size(stream)
             # a stream may pause: don't keep events waiting
-            chunks = chunked(reader) if size is not None else with_ticks(reader, MAX_WAIT_S / 2)
+            lines = reader.hashed()
+            chunks = chunked(lines) if size is not None else with_ticks(lines, MAX_WAIT_S / 2)
             run.run(chunks, total_bytes=size)
         finally:
             if outcomes is not None:

@@ -1,21 +1,30 @@
 """The ``--outcomes`` file of ``send``: one JSON line per record, each written whole or not at all.
 
-A record is ``{"line", "event_id", "status", "code", "message", "request_id"}``. Before a batch
+A record is ``{"line", "line_hash", "event_id", "status", "code", "message", "request_id"}``
+(``line_hash``: see ``records.line_hash``). Before a batch
 is posted, each of its events gets a ``sending`` record, so after a crash (even ``kill -9``) the
 file never under-reports: a line whose latest record is ``sending`` may have reached TikTok, and
 sending it again is safe (TikTok deduplicates on ``event_id``). Records are written with one
 system call per group and no buffer in between; when the disk is full, what was half written is
 cut off again and ``OutcomesNotWritten`` says so.
+
+Only a regular file is taken (a FIFO would block the run, a device is not a record), and only
+by one run at a time: the file is locked (``flock``) while a run writes it, and a second run is
+refused before it touches the file.
 """
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
 import os
+import stat
 from collections.abc import Iterable
 from json.encoder import encode_basestring  # what json.dumps(ensure_ascii=False) uses
-from typing import Any
+from typing import IO, Any
+
+from tiktok_destination.exits import UsageError
 
 SENDING = "sending"
 SENDING_MESSAGE = "posting to TikTok; no answer recorded yet"
@@ -28,6 +37,10 @@ class OutcomesNotWritten(Exception):
         super().__init__(f"cannot write the outcomes to {path} ({error.strerror or error})")
 
 
+Named = tuple[int, Any, "str | None"]
+"""What a record names: the input line, the ``event_id``, the ``line_hash``."""
+
+
 def record(
     line: int,
     event_id: Any,
@@ -35,9 +48,12 @@ def record(
     message: str,
     code: int | None = None,
     request_id: str | None = None,
+    *,
+    line_hash: str | None = None,
 ) -> dict[str, Any]:
     return {
         "line": line,
+        "line_hash": line_hash,
         "event_id": event_id,
         "status": status,
         "code": code,
@@ -54,40 +70,75 @@ def _json(value: Any) -> str:
 
 
 def record_lines(
-    events: Iterable[tuple[int, Any]],
+    events: Iterable[Named],
     status: str,
     message: str,
     code: int | None = None,
     request_id: str | None = None,
 ) -> str:
-    """The records of ``(line, event_id)`` events sharing one outcome, as JSON Lines: the text
-    ``json.dumps`` gives each ``record``, with the shared part encoded once."""
+    """The records of ``(line, event_id, line_hash)`` events sharing one outcome, as JSON Lines:
+    the text ``json.dumps`` gives each ``record``, with the shared part encoded once."""
     tail = (
         f', "status": {_json(status)}, "code": {_json(code)}, "message": {_json(message)}, '
         f'"request_id": {_json(request_id)}}}\n'
     )
-    return "".join([f'{{"line": {line:d}, "event_id": {_json(eid)}{tail}' for line, eid in events])
+    return "".join(
+        [
+            f'{{"line": {line:d}, "line_hash": {_json(lh)}, "event_id": {_json(eid)}{tail}'
+            for line, eid, lh in events
+        ]
+    )
 
 
 class OutcomeLog:
-    """An outcomes file opened for writing (``append`` keeps what it holds: ``--resume``)."""
+    """An outcomes file opened for writing (``append`` keeps what it holds: ``--resume``).
+
+    Raises ``UsageError`` (one line naming the file) when ``path`` is not a regular file, is
+    held by another run, or cannot be opened; nothing is truncated before the lock is held."""
 
     def __init__(self, path: str, *, append: bool) -> None:
         self.path = path
-        flags = os.O_WRONLY | os.O_CREAT | (os.O_APPEND if append else os.O_TRUNC)
-        self._fd = os.open(path, flags, 0o644)
-        if append:
-            self._end_last_line()
+        _refuse_unless_regular(path, _stat_or_none(path))
+        flags = os.O_CREAT | os.O_APPEND | os.O_NONBLOCK | os.O_CLOEXEC  # a FIFO never blocks
+        try:
+            self._fd = os.open(path, flags | (os.O_RDWR if append else os.O_WRONLY), 0o644)
+        except OSError as error:
+            raise UsageError(f"--outcomes {path}: cannot write ({error.strerror})") from None
+        try:
+            _refuse_unless_regular(path, os.fstat(self._fd))  # swapped since the check
+            os.set_blocking(self._fd, True)
+            self._lock()
+            if append:
+                self._end_last_line()
+            else:
+                os.ftruncate(self._fd, 0)
+        except BaseException:
+            os.close(self._fd)
+            raise
+
+    def _lock(self) -> None:
+        try:
+            fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise UsageError(
+                f"--outcomes {self.path}: another run is writing it (locked); wait for it to end "
+                "or name another file"
+            ) from None
+        except OSError:
+            pass  # a file system without locks: written as before
+
+    def read_back(self) -> IO[bytes]:
+        """The file from its start, for reading (``append`` only); the caller closes it."""
+        stream = open(os.dup(self._fd), "rb")  # noqa: SIM115 (the caller closes it)
+        stream.seek(0)
+        return stream
 
     def _end_last_line(self) -> None:
         """After a crash the last line may lack its newline: end it, so appends stay lines."""
         try:
             size = os.fstat(self._fd).st_size
-            if size:
-                with open(self.path, "rb") as stream:
-                    stream.seek(size - 1)
-                    if stream.read(1) != b"\n":
-                        self.write_raw(b"\n")
+            if size and os.pread(self._fd, 1, size - 1) != b"\n":
+                self.write_raw(b"\n")
         except OSError:
             pass
 
@@ -118,3 +169,17 @@ class OutcomeLog:
 
     def close(self) -> None:
         os.close(self._fd)
+
+
+def _stat_or_none(path: str) -> os.stat_result | None:
+    try:
+        return os.stat(path)
+    except OSError:
+        return None  # not there yet (or not reachable: opening it says why)
+
+
+def _refuse_unless_regular(path: str, status: os.stat_result | None) -> None:
+    if status is not None and not stat.S_ISREG(status.st_mode):
+        raise UsageError(
+            f"--outcomes {path}: not a regular file (a FIFO, a directory or a device); name a file"
+        )

@@ -6,11 +6,15 @@ could not be read: not UTF-8, not JSON, nested deeper than the JSON parser allow
 surrogate (``"\\ud800"``: no UTF-8 JSON can carry it). A bad line never stops the reading;
 blank lines are passed over. Lines are read one at a time and an array element by element, so
 memory stays flat however big the file. ``EventReader.position`` counts the bytes consumed.
+``EventReader.hashed`` gives each record with its ``line_hash`` too: a short hash of the line's
+bytes (the element's text in an array), by which ``send --resume`` knows a line it finished
+from a line that only has the same number.
 """
 
 from __future__ import annotations
 
 import codecs
+import hashlib
 import json
 import re
 import sys
@@ -48,6 +52,19 @@ class NotJson:
 
 
 Record = tuple[int, Any]
+HashedRecord = tuple[int, Any, str]
+"""A record and its ``line_hash``."""
+_Raw = tuple[int, Any, "bytes | str"]
+"""A record and the bytes (or array text) it was read from."""
+LINE_HASH_BYTES = 8
+"""Bytes of the line hash (written as twice as many hex digits): two different lines share
+one by chance once in 2**64."""
+
+
+def line_hash(raw: bytes | str) -> str:
+    """The ``line_hash`` of a line's bytes (line ending left out) or an array element's text."""
+    data = raw.encode("utf-8", "surrogateescape") if isinstance(raw, str) else raw
+    return hashlib.blake2b(data.rstrip(b"\r\n"), digest_size=LINE_HASH_BYTES).hexdigest()
 
 
 @contextmanager
@@ -179,6 +196,13 @@ class EventReader:
         return chunk
 
     def __iter__(self) -> Iterator[Record]:
+        return ((line, event) for line, event, _raw in self._records())
+
+    def hashed(self) -> Iterator[HashedRecord]:
+        """The records, each with its ``line_hash``."""
+        return ((line, event, line_hash(raw)) for line, event, raw in self._records())
+
+    def _records(self) -> Iterator[_Raw]:
         while not self._eof and not self._head.lstrip():
             self._head += self._read_more()
         if self._head.startswith(_BOM):
@@ -212,21 +236,22 @@ class EventReader:
             yield rest
         yield from self._stream
 
-    def _lines(self) -> Iterator[Record]:
+    def _lines(self) -> Iterator[_Raw]:
         for number, raw in enumerate(self._raw_lines(), start=1):
             self.position += len(raw)
             if not raw.isspace():  # (never empty)
                 event = _parse_line(raw)
                 if isinstance(event, NotJson):
                     event = NotJson(f"line {number}: {event.message}")
-                yield number, event
+                yield number, event, raw
 
-    def _array(self) -> Iterator[Record]:
+    def _array(self) -> Iterator[_Raw]:
         array = _ArrayText(self)
         index = 0
 
-        def problem(message: str) -> Record:
-            return index, NotJson(f"element {index}: {message}; the rest of the file is not read")
+        def problem(message: str) -> _Raw:
+            why = f"element {index}: {message}; the rest of the file is not read"
+            return index, NotJson(why), why
 
         array.skip_whitespace()
         array.at += 1  # the "[" that made this an array
@@ -236,13 +261,14 @@ class EventReader:
         while after == ",":
             index += 1
             array.skip_whitespace()
+            start = array.position()
             event = array.element()
             if isinstance(event, _Unreadable):
                 yield problem(event.message)
                 return
             if isinstance(event, NotJson):
                 event = NotJson(f"element {index}: {event.message}")
-            yield index, event
+            yield index, event, array.text_since(start)
             after = array.skip_whitespace()
             if after not in (",", "]"):
                 index += 1
@@ -274,6 +300,16 @@ class _ArrayText:
         self._scanner = json.JSONDecoder()
         self.text = ""
         self.at = 0
+        self._dropped = 0
+        """Characters dropped from the front of ``text`` so far."""
+
+    def position(self) -> int:
+        """Characters read before ``at`` (``text_since`` takes it)."""
+        return self._dropped + self.at
+
+    def text_since(self, position: int) -> str:
+        """The text from ``position`` (of ``position()``) to ``at``."""
+        return self.text[position - self._dropped : self.at]
 
     def more(self, size: int = CHUNK) -> bool:
         """Read on (dropping what was parsed); ``False`` at the end of the stream."""
@@ -283,6 +319,7 @@ class _ArrayText:
         chunk = reader._head or reader._read_more(size)
         reader._head = b""
         reader.position += len(chunk)
+        self._dropped += self.at
         self.text = self.text[self.at :] + self._decoder.decode(chunk, final=reader._eof)
         self.at = 0
         return True

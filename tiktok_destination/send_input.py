@@ -11,10 +11,12 @@ from __future__ import annotations
 import queue
 import threading
 from collections.abc import Iterable, Iterator
-from typing import Any
+from typing import Any, TypeVar
 
 from tiktok_destination import signals
-from tiktok_destination.records import Record as InputLine
+
+InputLine = TypeVar("InputLine")
+"""One input line as the reader gives it (``records.Record`` or ``records.HashedRecord``)."""
 
 CHUNK = 256
 """Input lines transformed at once; from a stream, at most (only the lines already arrived)."""

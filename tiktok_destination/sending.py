@@ -8,10 +8,12 @@ once (the reading goes on meanwhile); their outcomes are recorded in the order t
 Every event gets one outcome record in ``--outcomes`` as soon as it is known, and each event
 posted gets a ``sending`` record before the post (``outcome_log``). SIGINT and SIGTERM stop
 cleanly (``signals``): what was not sent is recorded ``failed``. With ``--resume`` the lines an
-earlier run finished are passed over (``resume``).
+earlier run finished are passed over (``resume``) when they are still the lines it finished:
+each record carries the ``line_hash`` of its input line.
 
-Words: an *input line* is one numbered event read (``InputLine``, ``lines``); a *record* is one
-outcome written to ``--outcomes`` (``record``, ``records``).
+Words: an *input line* is one numbered event read, with its ``line_hash`` when known
+(``InputLine``, ``lines``); a *record* is one outcome written to ``--outcomes`` (``record``,
+``records``).
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import json
 import sys
 import time
 from collections import Counter, deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future
 from contextlib import contextmanager
 from functools import partial
@@ -33,19 +35,22 @@ from tiktok_destination.in_flight import Workers
 from tiktok_destination.outcome_log import (
     SENDING,
     SENDING_MESSAGE,
+    Named,
     OutcomeLog,
     OutcomesNotWritten,
     record,
     record_lines,
 )
 from tiktok_destination.progress import Progress
-from tiktok_destination.records import NotJson, own_event_id
-from tiktok_destination.records import Record as InputLine
-from tiktok_destination.resume import Finished
+from tiktok_destination.records import HashedRecord, NotJson, Record, own_event_id
+from tiktok_destination.resume import CHANGED, Finished
 
-Pending = list[tuple[int, dict[str, Any]]]
-Sent = tuple[int, Any]
-"""An event posted: its input line and its ``event_id``."""
+InputLine = Record | HashedRecord
+"""``(line, event)`` or ``(line, event, line_hash)``: only the second can be resumed."""
+Pending = list[tuple[int, "str | None", dict[str, Any]]]
+"""Events buffered: input line, ``line_hash``, payload."""
+Sent = Named
+"""An event posted: its input line, its ``event_id``, its ``line_hash``."""
 MAX_WAIT_S = 2.0
 """Longest an event waits in a buffer that is not full."""
 YOUNG_COLLECTION_EVERY = 20_000
@@ -78,8 +83,8 @@ def _event_id(payload: dict[str, Any]) -> Any:
 
 
 def _sent(batch: Pending) -> list[Sent]:
-    """Each buffered event's input line and ``event_id``: what its records name."""
-    return [(line, _event_id(payload)) for line, payload in batch]
+    """What the records of each buffered event name: input line, ``event_id``, ``line_hash``."""
+    return [(line, _event_id(payload), line_hash) for line, line_hash, payload in batch]
 
 
 class SendRun:
@@ -117,13 +122,16 @@ class SendRun:
         self.ready: deque[Pending] = deque()
         """Full buffers, oldest first, waiting for their request."""
         self.in_flight: deque[tuple[list[Sent], Future[list[dict[str, Any]]]]] = deque()
-        """Buffers being sent, oldest first: each event's ``(line, event_id)`` and the coming
+        """Buffers being sent, oldest first: what each event's records name and the coming
         outcomes."""
         self.window = self.config.delivery.max_concurrent_requests
         self._workers: Workers | None = None
         self.counts: Counter[str] = Counter()
         self.read = 0
-        self.resumed = 0
+        self.resumed: Counter[str] = Counter()
+        """Lines passed over (finished by an earlier run), by their finished status."""
+        self.changed = 0
+        """Lines an earlier run finished that are not the same lines any more: sent."""
         self.requests = 0
         self.stopped_by: KeyboardInterrupt | None = None
         self.not_written: OutcomesNotWritten | None = None
@@ -131,7 +139,7 @@ class SendRun:
         """Bytes of input read so far (for the progress bar)."""
         self._progress: Progress | None = None
 
-    def run(self, chunks: Iterable[list[InputLine]], total_bytes: int | None = None) -> bool:
+    def run(self, chunks: Iterable[Sequence[InputLine]], total_bytes: int | None = None) -> bool:
         """Process every chunk of input lines (``[]``: none came for a while, see
         ``with_ticks``); ``False`` when stopped before the end."""
         if self.config.test_event_code:
@@ -158,7 +166,7 @@ class SendRun:
         self._summary()
         return self.stopped_by is None and self.not_written is None
 
-    def _run(self, chunks: Iterable[list[InputLine]], progress: Progress) -> None:
+    def _run(self, chunks: Iterable[Sequence[InputLine]], progress: Progress) -> None:
         for chunk in chunks:
             if chunk:
                 self._take(chunk)
@@ -172,8 +180,8 @@ class SendRun:
         self._collect(everything=True)
 
     def final_counts(self) -> Counter[str]:
-        """Outcomes of this run and, with ``--resume``, of the lines finished before."""
-        return self.counts + self.finished.counts()
+        """Outcomes of this run and, with ``--resume``, of the lines it passed over."""
+        return self.counts + self.resumed
 
     def _write(self, records: list[dict[str, Any]]) -> None:
         for entry in records:
@@ -187,22 +195,31 @@ class SendRun:
         if self.outcomes is not None:
             self.outcomes.write_text(text)
 
-    def _take(self, chunk: list[InputLine]) -> None:
+    def _take(self, chunk: Sequence[InputLine]) -> None:
         """Transform a chunk of input lines with one call of the batch hook; record the events
         that will not be sent, buffer the others (a full buffer moves to ``ready``)."""
         with signals.held():
-            lines, events, records = [], [], []
-            resuming = bool(self.finished.statuses)
-            for line, event in chunk:
-                if resuming and self.finished.status(line) is not None:
-                    self.resumed += 1
-                    continue
+            lines: list[tuple[int, str | None]] = []
+            events, records = [], []
+            resuming = bool(self.finished)
+            for item in chunk:
+                line, event = item[0], item[1]
+                line_hash = item[2] if len(item) > 2 else None
+                if resuming:
+                    status = self.finished.lookup(line, line_hash)
+                    if status == CHANGED:
+                        self.changed += 1
+                    elif status is not None:
+                        self.resumed[status] += 1
+                        continue
                 self.read += 1
                 if isinstance(event, NotJson):
-                    records.append(record_lines([(line, None)], "invalid", event.message))
+                    records.append(
+                        record_lines([(line, None, line_hash)], "invalid", event.message)
+                    )
                     self.counts["invalid"] += 1
                 else:
-                    lines.append(line)
+                    lines.append((line, line_hash))
                     events.append(event)
             outcomes = (
                 self.hook.cdp_destination_transform_batch(
@@ -212,26 +229,27 @@ class SendRun:
                 else []
             )
             ok = 0
-            for line, event, outcome in zip(lines, events, outcomes, strict=True):
+            for (line, line_hash), event, outcome in zip(lines, events, outcomes, strict=True):
                 status = outcome["status"]
                 if status == "ok":
-                    self._buffer(line, outcome["payload"])
+                    self._buffer(line, line_hash, outcome["payload"])
                     ok += 1
                     continue
                 message = outcome.get("reason") or outcome["error"]
-                records.append(record_lines([(line, own_event_id(event))], status, message))
+                named = (line, own_event_id(event), line_hash)
+                records.append(record_lines([named], status, message))
                 self.counts[status] += 1
             self.counts["ok"] += ok
             self._write_text("".join(records))
 
-    def _buffer(self, line: int, payload: dict[str, Any]) -> None:
+    def _buffer(self, line: int, line_hash: str | None, payload: dict[str, Any]) -> None:
         key = batching.group_key(payload)
         group = self.groups.get(key)
         if group is None:
             group = self.groups[key] = []
             self.since[key] = time.monotonic()
             self.sizes[key] = batching.request_size(key, self.config.delivery.batch_size)
-        group.append((line, payload))
+        group.append((line, line_hash, payload))
         if len(group) >= self.sizes[key]:
             self._flush(key)
 
@@ -264,7 +282,7 @@ class SendRun:
                 self._write_text(record_lines(sent, SENDING, SENDING_MESSAGE))
                 self.ready.popleft()
                 assert self._workers is not None
-                payloads = [payload for _line, payload in batch]
+                payloads = [payload for _line, _hash, payload in batch]
                 self.in_flight.append((sent, self._workers.submit(partial(self._send, payloads))))
 
     def _send(self, payloads: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -307,15 +325,17 @@ class SendRun:
     def _plan(self, batch: Pending) -> None:
         """Dry run: print the requests; an event no request can carry is ``rejected``."""
         sendable, records = [], []
-        for line, payload in batch:
+        for line, line_hash, payload in batch:
             try:
                 json.dumps(payload, ensure_ascii=False, allow_nan=False).encode("utf-8")
             except (TypeError, ValueError, RecursionError) as error:
                 why = f"not valid JSON ({type(error).__name__})"
-                records.append(record(line, _event_id(payload), "rejected", why))
+                records.append(
+                    record(line, _event_id(payload), "rejected", why, line_hash=line_hash)
+                )
             else:
                 sendable.append(payload)
-                records.append(record(line, _event_id(payload), "ok", DRY_RUN))
+                records.append(record(line, _event_id(payload), "ok", DRY_RUN, line_hash=line_hash))
         with state.deliverer_for(self.settings) as deliverer:
             shown = deliverer.shown_requests(sendable)
         for request in shown:
@@ -344,6 +364,12 @@ class SendRun:
     def _summary(self) -> None:
         counts = ", ".join(f"{status} {self.counts[status]}" for status in STATUSES)
         extra = f", {self.requests} requests planned (dry run)" if self.dry_run else ""
-        if self.resumed:
-            extra += f"; {self.resumed} lines finished by an earlier run, passed over"
+        resumed = sum(self.resumed.values())
+        if resumed:
+            extra += f"; {resumed} lines finished by an earlier run, passed over"
+        if self.changed:
+            extra += (
+                f"; {self.changed} lines differ from the lines the outcomes file recorded as "
+                "finished (another input?), sent"
+            )
         print(f"read {self.read}: {counts}{extra}", file=self.err)
