@@ -35,7 +35,8 @@ def test_the_expected_variant_is_loaded() -> None:
         assert variant.compiled_modules() == list(variant.COMPILED)
         assert variant.compiled_with_mypyc()
         assert variant.describe() == "compiled with mypyc"
-    else:
+    else:  # the edit-test loop tests the checkout, never an installed copy of it
+        assert Path(variant.__file__).parent == ROOT / "tiktok_destination"
         assert variant.compiled_modules() == []
         assert not variant.compiled_with_mypyc()
         assert variant.describe() == "pure Python"
