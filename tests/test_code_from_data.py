@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cli_helpers import run_cli, write_events, write_settings
+from cli_helpers import run_cli, write_events
 from helpers import TOKEN
 from hypothesis import example, given
 from hypothesis import strategies as st
@@ -31,7 +31,9 @@ from tiktok_destination.expressions import split_template
 from tiktok_destination.state import State
 
 PACKAGE = Path(__file__).resolve().parents[1] / "tiktok_destination"
-LINE_BREAKS = ("\n", "\r", "\r\n", "\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029")
+LINE_BREAKS = (
+    "\n", "\r", "\r\n", "\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029",
+)  # fmt: skip
 OTHER_MARKS = ('"', "'", '"""', "'''", "#", "\\", "{", "}", "{{", "}}", "\x00", "\ud800", "\x1b")
 WAIT_S = 10.0
 
