@@ -303,14 +303,14 @@ def test_compiling_settings_does_not_stop_another_threads_hook(
     cache.config_for(known)
     inside, other_done = threading.Event(), threading.Event()
     waited: list[bool] = []
-    real = state.compile_settings
+    real = settings.compile_settings
 
     def slow(given: Any) -> Any:
         inside.set()
         waited.append(other_done.wait(WAIT_S))
         return real(given)
 
-    monkeypatch.setattr(state, "compile_settings", slow)
+    monkeypatch.setattr("tiktok_destination.state.compile_settings", slow)
     compiling = threading.Thread(target=cache.config_for, args=(tenant("B"),), daemon=True)
     compiling.start()
     assert inside.wait(WAIT_S)
