@@ -20,15 +20,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import redis
 from cli_helpers import run_cli, write_events
 from helpers import TOKEN
 from hypothesis import example, given
 from hypothesis import strategies as st
 from tiktok_server import FakeTikTok
+from worker_helpers import add_events, make_worker, outcomes, run
 
 from tiktok_destination import destination, settings, state
 from tiktok_destination.expressions import split_template
 from tiktok_destination.state import State
+from tiktok_destination.worker import Verdict
 
 PACKAGE = Path(__file__).resolve().parents[1] / "tiktok_destination"
 LINE_BREAKS = (
@@ -163,6 +166,20 @@ def test_hostile_strings_never_run_through_send(tmp_path: Path) -> None:
         )
         assert "Traceback" not in done.stderr
         assert tiktok.events, done.stderr
+    assert not marker.exists()
+
+
+def test_hostile_strings_never_run_through_a_worker(
+    tmp_path: Path, redis_client: redis.Redis
+) -> None:
+    marker = tmp_path / "ran"
+    events = hostile_events(marker)
+    with FakeTikTok(token=TOKEN) as tiktok:
+        config = next(hostile_settings(marker, tiktok.url))
+        add_events(redis_client, events)
+        assert run(make_worker(redis_client, config)) is Verdict.DONE
+        assert tiktok.events
+    assert len(outcomes(redis_client)) == len(events)
     assert not marker.exists()
 
 
