@@ -182,23 +182,23 @@ def threads_of(process: subprocess.Popen[str]) -> int:
 
 
 @pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="counts threads in /proc")
-def test_idle_connections_take_at_most_max_connections_threads(emulator: Emulator) -> None:
-    idle = [connect(emulator) for _ in range(MAX_CONNECTIONS)]
+def test_the_threads_of_idle_connections_end_with_the_idle_timeout() -> None:
+    emulated = start_emulator("--idle-timeout", "0.5")
     try:
-        for connection in idle:  # each one served, by a thread, waiting for a request
+        idle = [connect(emulated) for _ in range(MAX_CONNECTIONS)]
+        for connection in idle:  # each one served, by a thread, waiting for the rest
             connection.sendall(b"P")
-        over = [connect(emulator) for _ in range(MAX_CONNECTIONS)]
-        for connection in over:  # refused at once, not one more thread each
-            with connection:
-                assert until_closed(connection).startswith(b"HTTP/1.1 503 ")
-        assert threads_of(emulator.process) <= MAX_CONNECTIONS + 4
-    finally:
         for connection in idle:
-            connection.close()
-    deadline = time.monotonic() + ANSWER_S
-    while threads_of(emulator.process) > 4 and time.monotonic() < deadline:
-        time.sleep(0.05)  # the threads end with their connections
-    assert emulator.post(b"{}")["code"] == 40002
+            with connection:
+                assert until_closed(connection) == b""
+        deadline = time.monotonic() + ANSWER_S
+        while threads_of(emulated.process) > 1 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert threads_of(emulated.process) == 1
+        assert emulated.post(b"{}")["code"] == 40002
+    finally:
+        emulated.process.kill()
+        emulated.process.wait(timeout=WAIT_S)
 
 
 def settings_for(path: Path, emulated: Emulator) -> str:

@@ -13,18 +13,15 @@ server.
 Whatever a client sends, it stays bounded: a body is read only up to ``MAX_BODY_BYTES`` and only
 when ``Content-Length`` is one plain number (a negative, non-numeric or conflicting length, or a
 ``Transfer-Encoding``, is answered HTTP 400 with a JSON body and the connection closed); a
-connection that sends nothing for ``--idle-timeout`` seconds is closed; at most
-``MAX_CONNECTIONS`` are served at once (one thread each), more are answered 503 and closed.
+connection that sends nothing for ``--idle-timeout`` seconds is closed, and its thread ends.
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import itertools
 import json
 import re
-import socket
 import sys
 import threading
 import uuid
@@ -43,7 +40,7 @@ MAX_BODY_BYTES = 64 * 1024 * 1024
 IDLE_TIMEOUT_S = 30.0
 """Seconds a connection may send nothing (between requests or within one) before it is closed."""
 MAX_CONNECTIONS = 64
-"""Connections served at once, one thread each; more are answered 503 and closed."""
+"""Connections waiting to be accepted at once (the listen backlog)."""
 BAD_REQUEST = 40002
 _LENGTH = re.compile(r"[0-9]{1,18}")
 WRONG_TOKEN = (40105, "Access token is incorrect or has been revoked.")
@@ -137,39 +134,9 @@ class _Server(ThreadingHTTPServer):
 
     def __init__(self, address: tuple[str, int]) -> None:
         super().__init__(address, _Handler)
-        self._slots = threading.BoundedSemaphore(MAX_CONNECTIONS)
-
-    def process_request(self, request: Any, client_address: Any) -> None:
-        if not self._slots.acquire(blocking=False):
-            _refuse(request)
-            self.shutdown_request(request)
-            return
-        try:
-            super().process_request(request, client_address)
-        except BaseException:
-            self._slots.release()
-            raise
-
-    def process_request_thread(self, request: Any, client_address: Any) -> None:
-        try:
-            super().process_request_thread(request, client_address)
-        finally:
-            self._slots.release()
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         """A connection that broke (reset, closed midway): nothing to answer, no traceback."""
-
-
-def _refuse(request: socket.socket) -> None:
-    """Answer 503 on a connection over ``MAX_CONNECTIONS``, without waiting for the client."""
-    body = json.dumps(
-        {"code": 50000, "message": "too many connections: retry later", "data": {}}
-    ).encode()
-    head = f"HTTP/1.1 503 Service Unavailable\r\nContent-Type: {facts.CONTENT_TYPE}\r\n"
-    head += f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
-    with contextlib.suppress(OSError):
-        request.setblocking(False)
-        request.send(head.encode() + body)
 
 
 class _Handler(BaseHTTPRequestHandler):
