@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
 import sys
 import textwrap
@@ -188,3 +189,67 @@ def test_endless_headers_end_the_exchange() -> None:
             post(server.url)
         assert time.monotonic() - started < 6.0
         assert server.bytes_sent < 50 * 2**20
+
+
+PROXY_VARIABLES = ["HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "ALL_PROXY"]
+"""Every variable ``requests`` reads a proxy from (``all_proxy`` too: the same, in lower case)."""
+
+
+@pytest.fixture
+def proxy(monkeypatch: pytest.MonkeyPatch) -> Iterator[HostileServer]:
+    """A loopback proxy named by every proxy variable, recording what reaches it (it answers
+    502: a request through it fails)."""
+    with HostileServer(lambda request: iter([head(502, Content_Length=0)])) as server:
+        for name in ("NO_PROXY", "no_proxy"):
+            monkeypatch.delenv(name, raising=False)
+        for name in [*PROXY_VARIABLES, "all_proxy"]:
+            monkeypatch.setenv(name, f"http://127.0.0.1:{server.port}")
+        yield server
+
+
+SECRET = "proxy-test-SECRET-9c1f"
+
+
+def post_secret(url: str) -> bounded_http.Answer:
+    with bounded_http.new_session() as session:
+        return bounded_http.post(session, url, BODY, {**HEADERS, "Access-Token": SECRET}, 5.0)
+
+
+def seen_by(server: HostileServer) -> str:
+    """Everything ``server`` received, as one text."""
+    return "\n".join(
+        f"{r.method} {r.target} {json.dumps(r.headers)} {r.body.decode('latin-1')}"
+        for r in server.requests
+    )
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "localhost"])
+def test_a_loopback_api_url_never_goes_through_a_proxy(proxy: HostileServer, host: str) -> None:
+    with HostileServer(lambda request: iter([tiktok_ok()])) as server:
+        answer = post_secret(server.url.replace("127.0.0.1", host))
+    assert answer.status == 200 and answer.json()["code"] == 0
+    assert [r.header("Access-Token") for r in server.requests] == [SECRET]
+    assert proxy.requests == [], seen_by(proxy)
+
+
+def test_a_loopback_https_api_url_never_goes_through_a_proxy(proxy: HostileServer) -> None:
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        port = listener.getsockname()[1]  # closed below: nothing listens there any more
+    with pytest.raises(requests.exceptions.ConnectionError):
+        post_secret(f"https://127.0.0.1:{port}/open_api/v1.3/event/track/")
+    assert proxy.requests == [], seen_by(proxy)
+
+
+def test_plain_http_elsewhere_is_refused_before_any_proxy_sees_it(proxy: HostileServer) -> None:
+    with pytest.raises(bounded_http.UnsafeUrl):
+        post_secret("http://tiktok.example.test/open_api/v1.3/event/track/")
+    assert proxy.requests == []
+
+
+def test_a_proxy_only_tunnels_https_and_never_reads_the_token(proxy: HostileServer) -> None:
+    with pytest.raises(requests.exceptions.ProxyError):
+        post_secret("https://tiktok.example.test/open_api/v1.3/event/track/")
+    assert [(r.method, r.target) for r in proxy.requests] == [
+        ("CONNECT", "tiktok.example.test:443")
+    ]
+    assert SECRET.lower() not in seen_by(proxy).lower() and "data" not in seen_by(proxy)

@@ -7,9 +7,11 @@ import json
 import logging
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
+from cli_helpers import no_traceback, purchase, read_outcomes, run_cli, write_events, write_settings
 from helpers import TOKEN
 from hostile_server import HostileServer, Piece, Request, head, json_answer, tiktok_ok
 from tiktok_server import payload
@@ -161,3 +163,82 @@ def test_personal_data_echoed_by_the_server_is_masked() -> None:
     text = json.dumps(outcomes)
     assert "jane.doe" not in text and "12 34 56 78" not in text
     assert "Invalid value for description: <email>, +## # ## ## ## ##" in outcomes[0]["message"]
+
+
+CONTROLS = (
+    "\x1b[2J\x1b]0;owned\x07 bell\x07 nul\x00 bs\x08 del\x7f csi\x9b31m nel\x85 ls\u2028 ps\u2029"
+    " vt\x0b ff\x0c fs\x1c gs\x1d rs\x1e cr\r lf\n rlo\u202e lri\u2066 rlm\u200f lone\ud800 end"
+)
+"""Text a terminal or a record must never get raw: escape sequences, BEL, NUL, C1 controls,
+every line break, bidi controls, a lone surrogate."""
+
+
+def controls_json(request: Request) -> Iterator[Piece]:
+    yield json_answer({"code": 50000, "message": CONTROLS, "request_id": "r-1"})
+
+
+def controls_page(request: Request) -> Iterator[Piece]:
+    page = CONTROLS.encode("utf-8", "surrogatepass")
+    yield head(502, Content_Length=len(page)) + page
+
+
+def printable(text: str) -> bool:
+    """``text`` holds nothing but printable characters and plain line feeds."""
+    return all(line.isprintable() for line in text.split("\n"))
+
+
+@pytest.mark.parametrize("answer", [controls_json, controls_page])
+def test_control_characters_from_the_server_never_reach_outcomes_or_logs(
+    answer: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    with HostileServer(answer) as server:
+        outcomes = send(server)
+    assert [o["status"] for o in outcomes] == ["failed"] * 3
+    message = outcomes[0]["message"]
+    assert "owned" in message and "end" in message  # the text is shown, its controls are not
+    assert message.isprintable(), repr(message)
+    assert printable(caplog.text), repr(caplog.text)
+    json.dumps(outcomes).encode()  # every outcome can be written out (no lone surrogate)
+
+
+@pytest.mark.parametrize("answer", [controls_json, controls_page])
+def test_control_characters_from_the_server_never_reach_sends_stderr(
+    tmp_path: Path, answer: Any
+) -> None:
+    with HostileServer(answer) as server:
+        settings = write_settings(tmp_path / "s.json", api_url=server.url, max_retries=0)
+        events = write_events(tmp_path / "e.jsonl", [purchase(n) for n in range(3)])
+        outcomes = tmp_path / "o.jsonl"
+        done = run_cli("send", "--settings", settings, events, "--outcomes", str(outcomes))
+    assert done.returncode != 0 and server.requests
+    assert "owned" in done.stderr and no_traceback(done.stderr)
+    assert printable(done.stderr), repr(done.stderr)
+    for record in read_outcomes(outcomes):
+        assert record["message"].isprintable(), repr(record["message"])
+
+
+def test_a_long_token_across_the_reading_chunks_of_a_2mib_answer_is_redacted() -> None:
+    """A 1,000-character token echoed at the 64 KiB boundary where the answer is read in two
+    chunks, sent in two writes, in another case and broken by a line; then 2 MiB of text."""
+    token = ("Ab3-" * 250)[:999] + "z"
+    echoed = f"{token[:400]}\n{token[400:].swapcase()}"
+    start = 65536 - 700  # the token's first character, in the body's bytes
+    filler = "q" * (2 * 2**20 - 70_000)
+    document = {"request_id": "", "code": 50000, "message": f"bad token {echoed} {filler}"}
+    document["request_id"] = "r" * (start - json.dumps(document).index(token[:20]))
+    body = json.dumps(document).encode()
+    assert body[start : start + 5].decode() == token[:5] and len(body) < 2 * 2**20
+
+    def in_two_writes(request: Request) -> Iterator[Piece]:
+        whole = head(200, Content_Type="application/json", Content_Length=len(body)) + body
+        cut = len(whole) - len(body) + 65536
+        yield from (whole[:cut], 0.05, whole[cut:])
+
+    with HostileServer(in_two_writes) as server:
+        outcomes = send(server, access_token=token)
+    assert server.requests[0].header("Access-Token") == token
+    message = outcomes[0]["message"]
+    assert "TikTok code 50000: bad token <redacted> qqq" in message
+    low = json.dumps(outcomes).lower()
+    assert not [n for n in range(0, 1000 - 8) if token[n : n + 8].lower() in low]

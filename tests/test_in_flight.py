@@ -8,6 +8,7 @@ timeline (what it was handling, in order) is the evidence; no test asserts a dur
 
 from __future__ import annotations
 
+import signal
 import threading
 import time
 from collections.abc import Iterator
@@ -18,7 +19,7 @@ from helpers import TOKEN
 from tiktok_server import FakeTikTok, HttpStatus, payload
 
 from tiktok_destination.delivery import Deliverer, DeliveryConfig
-from tiktok_destination.in_flight import InFlight
+from tiktok_destination.in_flight import InFlight, Workers
 
 LATENCY_S = 0.4
 
@@ -186,3 +187,26 @@ def test_a_late_gate_answer_does_not_undo_a_refused_token(distant: FakeTikTok) -
     assert gate.calls == 2 and len(gate.stops) == 1
     assert len(distant.requests) == 1
     assert outcomes[2]["message"].startswith("not sent: delivery stopped:")
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_a_sending_thread_never_takes_a_stop_signal(signum: int) -> None:
+    """A stop signal that reaches a sending thread stays blocked there: it is never handled on
+    that thread's behalf (Python would run the handler in the main thread only once the main
+    thread's wait for the jobs ends, too late to stop anything). The kernel gives a signal sent
+    to the process to a thread that does not block it: with the workers blocking both, that is
+    the main thread, which ``signals.held()`` can hold back while it records an outcome."""
+    taken: list[int] = []
+    previous = signal.signal(signum, lambda number, _frame: taken.append(number))
+    try:
+        with Workers(3, "test-send") as workers:
+
+            def aimed_at_this_thread() -> bool:
+                signal.pthread_kill(threading.get_ident(), signum)
+                return signum in signal.sigpending()  # blocked, so still pending
+
+            jobs = [workers.submit(aimed_at_this_thread) for _ in range(6)]
+            assert [job.result(timeout=10) for job in jobs] == [True] * 6
+        assert taken == []
+    finally:
+        signal.signal(signum, previous)

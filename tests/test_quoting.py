@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import copy
 import json
+import re
+import subprocess
+import sys
+import textwrap
 from typing import Any
 
 import pytest
@@ -13,7 +17,14 @@ from profiles import examples
 from test_properties import BASE_EVENTS, VARIANTS, _paths
 
 from tiktok_destination.destination import transform_event
-from tiktok_destination.quoting import QUOTE_CHARS, quote, redact, server_text
+from tiktok_destination.quoting import (
+    QUOTE_CHARS,
+    UNPRINTABLE,
+    printable,
+    quote,
+    redact,
+    server_text,
+)
 
 EMAIL = "jane.doe@example.com"
 PHONE = "+33 6 12 34 56 78"
@@ -59,6 +70,81 @@ def test_server_text_removes_the_token_before_cutting() -> None:
 def test_redact_finds_the_token_in_any_case_and_split_by_whitespace() -> None:
     assert redact("a TOKEN b token c To\nKen", "token") == "a <redacted> b <redacted> c <redacted>"
     assert redact("nothing", "") == "nothing"
+    spaced = "t\u2028O\x85k\x1ce \u3000N"  # every kind of whitespace between its letters
+    assert redact(f"<{spaced}><tokentoken><ttoken>", "token") == (
+        "<<redacted>><<redacted><redacted>><t<redacted>>"
+    )
+    assert redact("to\ud800ken \ud800 token", "token") == "to\ud800ken \ud800 <redacted>"
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_redact_finds_what_a_case_blind_whitespace_blind_regex_finds(seed: int) -> None:
+    """Against the regex it replaced, on random texts full of near misses."""
+    import random
+
+    rnd = random.Random(seed)
+    for _ in range(3000):
+        secret = "".join(rnd.choice("aAkK5-") for _ in range(rnd.randint(1, 4)))
+        text = "".join(rnd.choice("aAkK\u212a5- \n\x85\u2028") for _ in range(rnd.randint(0, 30)))
+        pattern = r"\s*".join(re.escape(char) for char in secret)
+        expected = re.sub(pattern, "<redacted>", text, flags=re.IGNORECASE)
+        assert redact(text, secret) == expected, (text, secret)
+
+
+def test_redact_is_linear_in_the_texts_size() -> None:
+    """2 MiB texts made of a 1,000-character token's near misses: a backtracking search takes
+    minutes here (40 s for the first alone), a linear one well under a second; the child has 20."""
+    script = textwrap.dedent(
+        """
+        from tiktok_destination.quoting import redact
+        token = "a" * 999 + "b"
+        spaced = " ".join(token)
+        size = 2 * 2**20
+        for text, found in [
+            ("a" * size + token, 1),  # every position a near miss
+            (" a" * (size // 2) + spaced, 1),  # the same, whitespace between every letter
+            ((spaced + " x ") * 1000 + "a" * size, 1000),  # many matches to map back
+            (token.upper()[:500] + "\\n" + token.upper()[500:] + "a" * size, 1),
+        ]:
+            redacted = redact(text, token)
+            assert redacted.count("<redacted>") == found, found
+            assert "b" not in redacted.replace("<redacted>", ""), found
+        print("ok")
+        """
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=20, check=False
+    )
+    assert done.stdout == "ok\n", done.stderr
+
+
+@pytest.mark.parametrize(
+    "char",
+    [
+        *map(chr, range(0x20)),
+        "\x7f",
+        *map(chr, range(0x80, 0xA0)),
+        "\u2028",
+        "\u2029",
+        *map(chr, range(0x202A, 0x202F)),
+        *map(chr, range(0x2066, 0x206A)),
+        "\u200e",
+        "\u200f",
+        "\u061c",
+        "\ufeff",
+        "\ud800",
+        "\udfff",
+    ],
+)
+def test_printable_replaces_every_control_and_formatting_character(char: str) -> None:
+    assert printable(f"a{char}b") == f"a{UNPRINTABLE}b"
+    shown = server_text(f"a {char}{char} b", "tok")  # whitespace tidied to a space, or replaced
+    assert shown in ("a b", f"a {UNPRINTABLE * 2} b"), repr(shown)
+
+
+def test_printable_keeps_text() -> None:
+    text = "Invalid value: café 東京 ÿ ß 🙂 «x» ~!@#$%^&*()_+ end"
+    assert printable(text) == text
 
 
 # Personal data in fields that are not personal data: every message that quotes them.

@@ -5,7 +5,8 @@ A URL is judged the way the HTTP client will connect to it, by urllib3's own par
 http only to a loopback host (a local test server), no user name or password (``requests`` would
 send them as Basic auth), no backslash, whitespace or control character (parsers disagree on
 where such a host ends). Settings validation and delivery both ask ``problem``; delivery asks
-again about the URL it actually prepared, just before sending.
+again about the URL it actually prepared, just before sending, and ``direct`` whether it may go
+through a proxy.
 """
 
 from __future__ import annotations
@@ -46,3 +47,15 @@ def problem(url: str) -> str | None:
     if parts.scheme == "https" or (parts.scheme == "http" and _is_loopback(parts.host)):
         return None
     return RULE
+
+
+def direct(url: str) -> bool:
+    """Whether ``url`` is reached without any proxy the environment names (``HTTP_PROXY``,
+    ``HTTPS_PROXY``, ``ALL_PROXY``): a loopback host (a proxy would reach its own loopback, and
+    read plain http) and any plain http (a proxy would read the token). Elsewhere a proxy only
+    ever relays https, through a tunnel it cannot read."""
+    try:
+        parts = parse_url(url)
+    except LocationParseError:
+        return True
+    return parts.scheme != "https" or _is_loopback(parts.host or "")

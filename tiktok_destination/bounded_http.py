@@ -14,7 +14,9 @@ give:
 
 Before anything is sent, the URL given and the URL that ``requests`` prepared from it are checked
 by the api_url rule (``api_url.problem``): the access token never goes where that rule says no.
-Redirects are never followed (a redirect would carry the token elsewhere).
+Redirects are never followed (a redirect would carry the token elsewhere). A proxy named by the
+environment is used only where ``api_url.direct`` allows: never for a loopback host, never for
+plain http, so a proxy never reads the token.
 """
 
 from __future__ import annotations
@@ -189,6 +191,8 @@ def post(
     _current.watch = watch
     try:
         settings = session.merge_environment_settings(prepared.url, {}, True, None, None)
+        if api_url.direct(prepared.url or url):
+            settings["proxies"] = {}
         response = session.send(prepared, timeout=timeout_s, allow_redirects=False, **settings)
         with response:
             return _read(response, deadline, watch)
