@@ -11,6 +11,7 @@ import json
 import tracemalloc
 from typing import Any
 
+import pytest
 import redis
 from helpers import TOKEN
 from tiktok_server import BodyCode, Drop, FakeTikTok, Fault, HttpStatus, payload
@@ -31,7 +32,7 @@ from tiktok_destination.delivery import Deliverer
 from tiktok_destination.metrics import WorkerMetrics
 from tiktok_destination.shared_state import SharedGate, settings_key
 from tiktok_destination.state import config_for
-from tiktok_destination.streams import DEFAULT_GROUP, EVENT_FIELD, GroupReader
+from tiktok_destination.streams import DEFAULT_GROUP, EVENT_FIELD, GroupReader, redis_text
 from tiktok_destination.worker import Verdict
 
 BREAKS = ["\n", "\r", "\r\n", "\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029"]
@@ -79,17 +80,27 @@ def test_entries_that_cannot_be_read_are_invalid_alone_and_their_neighbours_deli
     assert pending(redis_client) == 0
 
 
-def test_a_lone_surrogate_in_tiktoks_message_is_written_escaped(
+def test_a_lone_surrogate_in_tiktoks_message_reaches_redis_as_printable_text(
     redis_client: redis.Redis, tiktok: FakeTikTok
 ) -> None:
+    """The deliverer makes server text printable; what reaches Redis can always be encoded."""
     tiktok.fail_next(BodyCode(40002, "bad \ud800 value"))
     [entry] = add_events(redis_client, [event("e0")])
     assert run(make_worker(redis_client, worker_settings(tiktok))) is Verdict.DONE
     [record] = outcomes(redis_client)
     assert record["entry"] == entry
     assert record["status"] == "rejected"
-    assert "bad \\ud800 value" in record["message"]
+    assert "bad \ufffd value" in record["message"]
     assert [letter["entry"] for letter in dead(redis_client)] == [entry]
+
+
+@pytest.mark.parametrize(
+    ("text", "written"),
+    [("ok", b"ok"), ("a\ud800b", b"a\\ud800b"), ("\udcff", b"\\udcff"), ("\u00e9", b"\xc3\xa9")],
+)
+def test_text_for_redis_is_always_encodable(text: str, written: bytes) -> None:
+    """Anything written to Redis goes through ``redis_text``: a lone surrogate is escaped."""
+    assert redis_text(text) == written
 
 
 def test_an_outage_longer_than_five_claim_periods_ends_with_every_entry_delivered(
