@@ -61,7 +61,7 @@ def main() -> None:
         settings, lines, array = (Path(folder, name) for name in SETTINGS_AND_EVENTS)
         size_mb = array.stat().st_size / 1e6
         command = [sys.executable, "-m", "tiktok_destination", "transform", "--settings"]
-        baseline = peak_mib([sys.executable, "-c", "import tiktok_destination.cli"])
+        baseline = peak_mib([sys.executable, "-c", "import tiktok_destination.cli.main"])
         jsonl = peak_mib([*command, str(settings), str(lines)])
         whole = peak_mib([*command, str(settings), str(array)])
     print(f"{count:,} events, {size_mb:.1f} MB as one JSON array (one line)")

@@ -30,8 +30,8 @@ from tiktok_server import FakeTikTok  # noqa: E402
 
 from benchmarks.events import SETTINGS, mixed_events  # noqa: E402
 from tiktok_destination import settings as settings_module  # noqa: E402
-from tiktok_destination.finishing import outcomes_stream  # noqa: E402
-from tiktok_destination.streams import (  # noqa: E402
+from tiktok_destination.fleet.acknowledging import outcomes_stream  # noqa: E402
+from tiktok_destination.fleet.streams import (  # noqa: E402
     DEFAULT_GROUP,
     DEFAULT_STREAM,
     EVENT_FIELD,

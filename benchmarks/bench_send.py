@@ -45,9 +45,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 from benchmarks.events import SETTINGS, mixed_events  # noqa: E402
-from tiktok_destination import cli  # noqa: E402
-from tiktok_destination.settings import compile_settings, schema  # noqa: E402
-from tiktok_destination.transform import transform  # noqa: E402
+from tiktok_destination.cli import main as cli  # noqa: E402
+from tiktok_destination.settings import make_config, schema  # noqa: E402
+from tiktok_destination.transform.event import transform  # noqa: E402
 
 TOKEN = "bench-token"
 BATCH = 1000
@@ -103,7 +103,7 @@ def settings_for(url: str) -> dict[str, Any]:
 
 def bare_client(events: Path, url: str, in_flight: int) -> int:
     """Read, transform, batch 1000 per source, post with ``in_flight`` requests at once."""
-    config = compile_settings(settings_for(url))
+    config = make_config(settings_for(url))
     session = requests.Session()
     adapter = requests.adapters.HTTPAdapter(pool_maxsize=in_flight)
     session.mount("http://", adapter)
@@ -196,7 +196,7 @@ def compare(
 
 CHILD = """
 import sys
-from tiktok_destination import cli
+from tiktok_destination.cli import main as cli
 code = cli.main(sys.argv[2:])
 with open("/proc/self/status") as status:  # the high-water mark of this process's own memory
     peak = next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))

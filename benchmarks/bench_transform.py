@@ -44,8 +44,8 @@ import pluggy  # noqa: E402
 
 from benchmarks.events import KINDS, SETTINGS, labelled_events  # noqa: E402
 from tiktok_destination import hookspecs, plugin  # noqa: E402
-from tiktok_destination.settings import compile_settings  # noqa: E402
-from tiktok_destination.transform import transform  # noqa: E402
+from tiktok_destination.settings import make_config  # noqa: E402
+from tiktok_destination.transform.event import transform  # noqa: E402
 
 NOW = time.time()
 """The direct transform's clock: the real one, as the hooks read it."""
@@ -70,7 +70,7 @@ def round_trip(texts: list[str]) -> Callable[[], object]:
 
 def direct(texts: list[str]) -> Callable[[], object]:
     events = parsed(texts)
-    config = compile_settings(SETTINGS)
+    config = make_config(SETTINGS)
 
     def run() -> None:
         for event in events:
@@ -181,7 +181,7 @@ def measure(
 
 
 def statuses(count: int, seed: int) -> dict[str, int]:
-    config = compile_settings(SETTINGS)
+    config = make_config(SETTINGS)
     counts: dict[str, int] = {}
     for text in texts_of(count, seed):
         status = transform(json.loads(text), config, NOW)["status"]

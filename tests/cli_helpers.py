@@ -101,8 +101,8 @@ def start_cli(*argv: str, stdin: Any = None, **options: Any) -> subprocess.Popen
 
 BLOCKING_OUTCOMES = """
 import os, sys
-from tiktok_destination import outcome_log
-from tiktok_destination.cli import main
+from tiktok_destination.cli import outcome_log
+from tiktok_destination.cli.main import main
 opened = outcome_log.OutcomeLog.__init__
 def into_the_pipe(self, path, *, append):
     opened(self, path, append=append)

@@ -14,7 +14,7 @@ from redis_server import redis_client, redis_server  # noqa: F401  (fixtures)
 from tiktok_server import FakeTikTok
 
 from tiktok_destination import hookspecs
-from tiktok_destination.delivery import Deliverer, DeliveryConfig
+from tiktok_destination.delivery.deliverer import Deliverer, DeliveryConfig
 
 
 @pytest.fixture

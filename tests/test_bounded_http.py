@@ -15,8 +15,8 @@ import pytest
 import requests
 from hostile_server import HostileServer, Piece, Request, head, json_answer, tiktok_ok
 
-from tiktok_destination import bounded_http
-from tiktok_destination.bounded_http import MAX_ANSWER_BYTES, WholeRequestTimeout
+from tiktok_destination.delivery import bounded_http
+from tiktok_destination.delivery.bounded_http import MAX_ANSWER_BYTES, WholeRequestTimeout
 
 BODY = b'{"data": []}'
 HEADERS = {"Access-Token": "tok", "Content-Type": "application/json"}
@@ -100,7 +100,7 @@ def test_a_huge_answer_is_cut_at_the_cap(answer: Callable[[Request], Iterator[Pi
 
 CLIENT = """
 import json, sys
-from tiktok_destination import bounded_http
+from tiktok_destination.delivery import bounded_http
 with bounded_http.new_session() as session:
     answer = bounded_http.post(session, sys.argv[1], b"{}", {}, 20.0)
 # VmHWM, not ru_maxrss: ru_maxrss survives exec and would count the forking test process.

@@ -17,7 +17,7 @@ from helpers import readme_table
 from jsonschema import Draft202012Validator
 
 from tiktok_destination import __version__, settings, variant
-from tiktok_destination.cli import main
+from tiktok_destination.cli.main import main
 
 
 def write(path: Path, value: Any) -> str:
@@ -267,8 +267,8 @@ def test_the_shipped_example_runs_as_the_readme_says(output_schema: Draft202012V
 
 
 def test_the_readme_names_every_command_and_exit_code() -> None:
-    from tiktok_destination import exits
-    from tiktok_destination.cli import build_parser
+    from tiktok_destination.cli import exits
+    from tiktok_destination.cli.main import build_parser
 
     parser = build_parser()
     commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
@@ -342,7 +342,7 @@ def test_transform_never_prints_a_payload_json_cannot_carry(
 
     from test_cli_send import SurrogateHook
 
-    import tiktok_destination.cli as cli
+    import tiktok_destination.cli.main as cli
 
     monkeypatch.setattr(cli, "plugin_manager", lambda: SimpleNamespace(hook=SurrogateHook()))
     lines = [{"event_name": "search", "id": "good"}, {"event_name": "search", "id": "bad"}]

@@ -29,7 +29,7 @@ from cli_helpers import (
 from helpers import TOKEN
 from tiktok_server import FakeTikTok, Stall
 
-from tiktok_destination.sending import INTERRUPTED_BEFORE, INTERRUPTED_DURING
+from tiktok_destination.cli.send_run import INTERRUPTED_BEFORE, INTERRUPTED_DURING
 
 LATENCY_S = 0.3
 

@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 from cli_helpers import ROOT, WAIT_S, cli_command, no_traceback, purchase, run_cli, write_events
 
-from tiktok_destination.emulator import MAX_BODY_BYTES, MAX_CONNECTIONS, PATH
+from tiktok_destination.cli.emulator import MAX_BODY_BYTES, MAX_CONNECTIONS, PATH
 
 ANSWER_S = 10
 """Bound on the wait for an answer the emulator gives at once."""

@@ -8,7 +8,7 @@ from typing import Any
 
 from cli_helpers import ROOT, run_cli, write_events
 
-from tiktok_destination.report import Report
+from tiktok_destination.cli.report import Report
 
 WEB = {"context": {"event_timestamp": 1700000000}}
 

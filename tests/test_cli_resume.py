@@ -24,7 +24,7 @@ from cli_helpers import (
 from helpers import TOKEN
 from tiktok_server import FakeTikTok, Fault, HttpStatus, Stall
 
-from tiktok_destination.resume import CHANGED, MAX_LINE, Finished, read_finished
+from tiktok_destination.cli.resume import CHANGED, MAX_LINE, Finished, read_finished
 
 
 class Switchable:

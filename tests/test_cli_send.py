@@ -28,11 +28,12 @@ from cli_helpers import (
 from helpers import TOKEN
 from tiktok_server import BodyCode, FakeTikTok, HttpStatus
 
-from tiktok_destination.cli import main, plugin_manager
-from tiktok_destination.outcome_log import OutcomeLog
-from tiktok_destination.records import read_records
-from tiktok_destination.send_input import chunked
-from tiktok_destination.sending import SendRun
+from tiktok_destination.cli.event_files import read_lines
+from tiktok_destination.cli.host import plugin_manager
+from tiktok_destination.cli.main import main
+from tiktok_destination.cli.outcome_log import OutcomeLog
+from tiktok_destination.cli.send_input import chunked
+from tiktok_destination.cli.send_run import SendRun
 
 
 def send(settings: str, events: str, *extra: str) -> list[str]:
@@ -415,7 +416,7 @@ def test_a_dry_run_never_drops_a_payload_silently(tmp_path: Path, tiktok: FakeTi
         SurrogateHook(), settings, outcomes=log, dry_run=True, out=shown, err=io.StringIO()
     )
     with events.open("rb") as stream:
-        assert run.run(chunked(read_records(stream))) is True
+        assert run.run(chunked(read_lines(stream))) is True
     log.close()
     assert [(r["line"], r["status"]) for r in read_outcomes(out)] == [(1, "ok"), (2, "rejected")]
     assert "not valid JSON" in read_outcomes(out)[1]["message"]

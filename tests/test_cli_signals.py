@@ -33,11 +33,11 @@ from cli_helpers import (
 from helpers import TOKEN
 from tiktok_server import FakeTikTok, Stall
 
-from tiktok_destination.cli import plugin_manager
-from tiktok_destination.outcome_log import OutcomeLog
-from tiktok_destination.records import read_records
-from tiktok_destination.send_input import chunked
-from tiktok_destination.sending import INTERRUPTED_BEFORE, INTERRUPTED_DURING, SendRun
+from tiktok_destination.cli.event_files import read_lines
+from tiktok_destination.cli.host import plugin_manager
+from tiktok_destination.cli.outcome_log import OutcomeLog
+from tiktok_destination.cli.send_input import chunked
+from tiktok_destination.cli.send_run import INTERRUPTED_BEFORE, INTERRUPTED_DURING, SendRun
 
 
 def wait_for(condition: Any, what: str) -> None:
@@ -164,7 +164,7 @@ def test_ctrl_c_keeps_outcomes_true(tmp_path: Path, tiktok: FakeTikTok) -> None:
     log = OutcomeLog(str(out), append=False)
     run = SendRun(InterruptingHook(interrupt_send=2), settings, outcomes=log)
     with path.open("rb") as stream:
-        assert run.run(chunked(read_records(stream), 1)) is False  # one line at a time
+        assert run.run(chunked(read_lines(stream), 1)) is False  # one line at a time
     log.close()
     outcomes = final(read_outcomes(out))
     # the lines read before the interrupt was seen (all 8 sent, maybe more) have one outcome

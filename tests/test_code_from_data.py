@@ -30,8 +30,8 @@ from worker_helpers import add_events, make_worker, outcomes, run
 
 from tiktok_destination import destination, settings, state
 from tiktok_destination.expressions import split_template
+from tiktok_destination.fleet.worker import Verdict
 from tiktok_destination.state import State
-from tiktok_destination.worker import Verdict
 
 PACKAGE = Path(__file__).resolve().parents[1] / "tiktok_destination"
 LINE_BREAKS = (
@@ -320,14 +320,14 @@ def test_compiling_settings_does_not_stop_another_threads_hook(
     cache.config_for(known)
     inside, other_done = threading.Event(), threading.Event()
     waited: list[bool] = []
-    real = settings.compile_settings
+    real = settings.make_config
 
     def slow(given: Any) -> Any:
         inside.set()
         waited.append(other_done.wait(WAIT_S))
         return real(given)
 
-    monkeypatch.setattr("tiktok_destination.state.compile_settings", slow)
+    monkeypatch.setattr("tiktok_destination.state.make_config", slow)
     compiling = threading.Thread(target=cache.config_for, args=(tenant("B"),), daemon=True)
     compiling.start()
     assert inside.wait(WAIT_S)

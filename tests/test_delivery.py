@@ -23,7 +23,7 @@ from tiktok_server import (
     payload,
 )
 
-from tiktok_destination.delivery import Deliverer, DeliveryConfig
+from tiktok_destination.delivery.deliverer import Deliverer, DeliveryConfig
 from tiktok_destination.outcomes import SendOutcome
 
 MakeDeliverer = Callable[..., Deliverer]

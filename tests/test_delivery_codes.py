@@ -9,7 +9,7 @@ from typing import Any
 
 from tiktok_server import BodyCode, FakeTikTok, payload
 
-from tiktok_destination.delivery import Deliverer, DeliveryConfig
+from tiktok_destination.delivery.deliverer import Deliverer, DeliveryConfig
 
 MakeDeliverer = Callable[..., Deliverer]
 _SHA256 = re.compile(r"[0-9a-f]{64}")

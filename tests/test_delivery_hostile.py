@@ -16,7 +16,7 @@ from helpers import TOKEN
 from hostile_server import HostileServer, Piece, Request, head, json_answer, tiktok_ok
 from tiktok_server import payload
 
-from tiktok_destination.delivery import Deliverer, DeliveryConfig
+from tiktok_destination.delivery.deliverer import Deliverer, DeliveryConfig
 from tiktok_destination.outcomes import SendOutcome
 
 PAYLOADS = [payload(f"e{n}") for n in range(3)]

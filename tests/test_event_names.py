@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 
 from tiktok_destination.facts import EVENT_SOURCES, STANDARD_EVENTS
-from tiktok_destination.mapping import EVENT_TABLE
-from tiktok_destination.settings import compile_settings, validate
-from tiktok_destination.transform import UNMAPPED_KEPT, UNMAPPED_NAME_CHARS, transform
+from tiktok_destination.fields import EVENT_TABLE
+from tiktok_destination.settings import make_config, validate
+from tiktok_destination.transform.event import UNMAPPED_KEPT, UNMAPPED_NAME_CHARS, transform
 
 NOW = 1_700_000_000.0
 
@@ -26,7 +26,7 @@ def test_every_tiktok_name_of_the_table_is_standard() -> None:
 
 
 def _names(*rows: dict[str, str]) -> dict[str, str | None]:
-    config = compile_settings({**BASE, "event_mapping": list(rows)})
+    config = make_config({**BASE, "event_mapping": list(rows)})
     return {source: config.event_names[source].get("purchase") for source in EVENT_SOURCES}
 
 
@@ -82,7 +82,7 @@ def test_skip_reasons_are_worked_out_once_per_name_and_kept_bounded(
 ) -> None:
     """An unmapped name's reason (with its "did you mean" search) is kept per settings: the same
     name again costs a look-up; at most ``UNMAPPED_KEPT`` names, none longer than the bound."""
-    config = compile_settings({"access_token": "t", "pixel_id": "P"})
+    config = make_config({"access_token": "t", "pixel_id": "P"})
     searches: list[str] = []
     search = difflib.get_close_matches
 

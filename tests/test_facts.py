@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from tiktok_destination import batching, facts, settings
-from tiktok_destination.delivery_messages import config_problem
-from tiktok_destination.retry import decide
+from tiktok_destination import facts, settings
+from tiktok_destination.delivery import batching
+from tiktok_destination.delivery.messages import config_problem
+from tiktok_destination.delivery.retry import decide
 
 
 def test_the_settings_schema_agrees_with_the_facts() -> None:

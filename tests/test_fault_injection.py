@@ -15,7 +15,7 @@ from typing import Any
 from helpers import TOKEN
 from tiktok_server import BodyCode, Drop, FakeTikTok, Fault, HttpStatus, NotJson, Stall, payload
 
-from tiktok_destination.delivery import Deliverer, DeliveryConfig
+from tiktok_destination.delivery.deliverer import Deliverer, DeliveryConfig
 
 TIMEOUT_S = 1.5
 """Long enough that a loaded machine still answers a healthy request in time: an answer that

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from tiktok_destination.facts import EVENT_SOURCES
-from tiktok_destination.mapping import FIELD_NAMES, FIELDS, SECTIONS, Field, Query
-from tiktok_destination.readers import READERS
-from tiktok_destination.sections import applies, plan
+from tiktok_destination.fields import FIELD_NAMES, FIELDS, SECTIONS, Field, Query
+from tiktok_destination.transform.readers import READERS
+from tiktok_destination.transform.sections import applies, plan
 
 
 def test_names_are_unique() -> None:

@@ -22,8 +22,8 @@ from typing import Any
 import pytest
 from jsonschema import Draft202012Validator
 
-from tiktok_destination.settings import compile_settings
-from tiktok_destination.transform import transform
+from tiktok_destination.settings import make_config
+from tiktok_destination.transform.event import transform
 
 FIXTURES = Path(__file__).parent / "fixtures"
 EVENTS = FIXTURES / "events"
@@ -81,7 +81,7 @@ def _clear_identifiers(event: dict[str, Any]) -> set[str]:
 def test_golden(case: str, output_schema: Draft202012Validator) -> None:
     spec = _load(EVENTS, case)
     expected = _load(PAYLOADS, case)
-    config = compile_settings(_settings(spec.get("settings", {})))
+    config = make_config(_settings(spec.get("settings", {})))
     event = spec["event"]
     before = copy.deepcopy(event)
 

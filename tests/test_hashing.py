@@ -10,7 +10,7 @@ import sys
 import phonenumbers
 import pytest
 
-from tiktok_destination import hashing, phones
+from tiktok_destination.transform import hashing, phones
 
 JOHN = "855f96e983f1f8e8be944692b6f719fd54329826cb62e98015efee8e2e071dd4"  # john@example.com
 FR_MOBILE = "42d573cfc315801d4cd8eddd5416b416a0bf298b9b9e12d6b07442c91db42bd8"  # +33612345678

@@ -18,8 +18,8 @@ import pytest
 from helpers import TOKEN
 from tiktok_server import FakeTikTok, HttpStatus, payload
 
-from tiktok_destination.delivery import Deliverer, DeliveryConfig
-from tiktok_destination.in_flight import InFlight, Workers
+from tiktok_destination.delivery.deliverer import Deliverer, DeliveryConfig
+from tiktok_destination.delivery.in_flight import InFlight, Workers
 
 LATENCY_S = 0.4
 

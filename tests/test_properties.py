@@ -29,8 +29,8 @@ from hypothesis import strategies as st
 from hypothesis.control import currently_in_test_context
 from profiles import examples
 
-from tiktok_destination.settings import Config, compile_settings
-from tiktok_destination.transform import transform
+from tiktok_destination.settings import Config, make_config
+from tiktok_destination.transform.event import transform
 
 NOW = 1_700_000_000.25
 PROPERTY_SETTINGS = settings(
@@ -119,7 +119,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
 
 @cache
 def config_of(variant: str) -> Config:
-    return compile_settings(VARIANTS[variant]["settings"])
+    return make_config(VARIANTS[variant]["settings"])
 
 
 # ---------------------------------------------------------------------------------------------
@@ -875,7 +875,7 @@ def _safe(strategy: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
 
 @st.composite
 def smart_mappings(draw: st.DrawFn) -> dict[str, Any]:
-    from tiktok_destination.mapping import FIELD_NAMES
+    from tiktok_destination.fields import FIELD_NAMES
 
     fields = draw(st.lists(st.sampled_from(FIELD_NAMES), max_size=5, unique=True))
     mapping = {}
@@ -949,7 +949,7 @@ generated_settings = st.fixed_dictionaries(
 
 def check_settings(settings_: dict[str, Any], events: list[Any]) -> None:
     """The properties of one settings object, and of ``events`` transformed under it."""
-    from tiktok_destination.delivery import Deliverer
+    from tiktok_destination.delivery.deliverer import Deliverer
     from tiktok_destination.destination import transform_event
     from tiktok_destination.facts import MAX_REQUEST_BYTES
     from tiktok_destination.settings import validate
@@ -965,7 +965,7 @@ def check_settings(settings_: dict[str, Any], events: list[Any]) -> None:
             assert refused["status"] == "invalid", refused
             assert refused["error"].startswith("settings: ")
         return
-    config = compile_settings(settings_)
+    config = make_config(settings_)
     delivery = config.delivery
     assert (type(delivery.batch_size), type(delivery.max_retries)) == (int, int)
     assert type(delivery.timeout_s) is float and 0 < delivery.timeout_s <= 300

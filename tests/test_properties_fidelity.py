@@ -19,8 +19,8 @@ from jsonschema import Draft202012Validator
 from profiles import examples
 
 from tiktok_destination import resources
-from tiktok_destination.settings import Config, compile_settings
-from tiktok_destination.transform import transform
+from tiktok_destination.settings import Config, make_config
+from tiktok_destination.transform.event import transform
 
 NOW = 1_700_000_000
 PROPERTY_SETTINGS = settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -36,7 +36,7 @@ def _validator() -> Draft202012Validator:
 
 @cache
 def _config(required: tuple[str, ...]) -> Config:
-    return compile_settings(
+    return make_config(
         {
             "access_token": "tok",
             "pixel_id": "PIXEL",

@@ -10,7 +10,7 @@ from helpers import README, TOKEN, readme_table
 from tiktok_server import FakeTikTok
 
 from tiktok_destination import settings
-from tiktok_destination.mapping import EVENT_TABLE, FIELDS, Field
+from tiktok_destination.fields import EVENT_TABLE, FIELDS, Field
 
 
 def test_the_host_snippet_runs(tiktok: FakeTikTok) -> None:

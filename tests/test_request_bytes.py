@@ -10,7 +10,7 @@ from typing import Any
 from tiktok_server import FakeTikTok, payload
 
 from tiktok_destination import facts
-from tiktok_destination.delivery import MAX_EVENT_BYTES, Deliverer
+from tiktok_destination.delivery.deliverer import MAX_EVENT_BYTES, Deliverer
 
 MakeDeliverer = Callable[..., Deliverer]
 MB = 2**20

@@ -12,7 +12,7 @@ import pytest
 import requests
 import urllib3.exceptions
 
-from tiktok_destination.retry import (
+from tiktok_destination.delivery.retry import (
     Decision,
     backoff_delay,
     decide,

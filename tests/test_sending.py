@@ -19,12 +19,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 from tiktok_server import FakeTikTok
 
-from tiktok_destination import sending
-from tiktok_destination.cli import plugin_manager
-from tiktok_destination.outcome_log import OutcomeLog, record, record_lines
-from tiktok_destination.records import read_records
-from tiktok_destination.send_input import READ_AHEAD, chunked, with_ticks
-from tiktok_destination.sending import SendRun
+from tiktok_destination.cli import send_run as sending
+from tiktok_destination.cli.event_files import read_lines
+from tiktok_destination.cli.host import plugin_manager
+from tiktok_destination.cli.outcome_log import OutcomeLog, record, record_lines
+from tiktok_destination.cli.send_input import READ_AHEAD, chunked, with_ticks
+from tiktok_destination.cli.send_run import SendRun
 
 ids = st.one_of(st.none(), st.integers(), st.text(max_size=20))
 texts = st.text(max_size=40)
@@ -135,7 +135,7 @@ def test_send_transforms_through_the_batch_hook_a_chunk_at_a_time(
     before = gc.get_threshold()
     run = SendRun(hook, settings, outcomes=log, err=io.StringIO())
     with path.open("rb") as stream:
-        assert run.run(chunked(read_records(stream))) is True
+        assert run.run(chunked(read_lines(stream))) is True
     log.close()
     assert hook.batches == [255, 256, 88] and hook.singles == 0
     outcomes = final(read_outcomes(out))

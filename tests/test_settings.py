@@ -8,7 +8,7 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from tiktok_destination import settings
-from tiktok_destination.settings import SettingsError, compile_settings, validate
+from tiktok_destination.settings import SettingsError, make_config, validate
 from tiktok_destination.state import config_for
 
 VALID = {"access_token": "tok-123", "pixel_id": "PIXEL"}
@@ -102,7 +102,7 @@ def test_a_wrong_token_never_appears_in_problems() -> None:
 
 
 def test_compiled_defaults() -> None:
-    config = compile_settings(VALID)
+    config = make_config(VALID)
     assert config.delivery.batch_size == 1000
     assert config.delivery.max_retries == 5
     assert config.delivery.timeout_s == 10.0
@@ -115,7 +115,7 @@ def test_compiled_defaults() -> None:
 
 
 def test_event_mapping_rows_win_and_are_scoped() -> None:
-    config = compile_settings(
+    config = make_config(
         {
             **VALID,
             "view_content_events": ["page_view"],
@@ -133,7 +133,7 @@ def test_event_mapping_rows_win_and_are_scoped() -> None:
 
 def test_invalid_settings_raise_with_every_problem() -> None:
     with pytest.raises(SettingsError) as raised:
-        compile_settings({"access_token": "t", "batch_size": 5000})
+        make_config({"access_token": "t", "batch_size": 5000})
     assert len(raised.value.problems) == 2
 
 

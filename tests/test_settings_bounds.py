@@ -15,7 +15,7 @@ from urllib3.util import parse_url
 
 from tiktok_destination import api_url
 from tiktok_destination.destination import send_payloads, transform_event
-from tiktok_destination.settings import DeliveryConfig, compile_settings, validate
+from tiktok_destination.settings import DeliveryConfig, make_config, validate
 
 VALID = {"access_token": "tok-123", "pixel_id": "PIXEL"}
 
@@ -144,7 +144,7 @@ def test_whole_numbers_written_as_floats_are_used_as_integers(
         "timeout_s": 5,
     }
     assert validate(settings) == []
-    delivery = compile_settings(settings).delivery
+    delivery = make_config(settings).delivery
     assert (type(delivery.batch_size), type(delivery.max_retries)) == (int, int)
     assert type(delivery.max_concurrent_requests) is int
     assert type(delivery.timeout_s) is float

@@ -18,7 +18,7 @@ from playwright.sync_api import Browser
 from settings_cases import BAD, GOOD, MINIMAL, VALIDATE_ONLY
 
 from tiktok_destination import plugin
-from tiktok_destination.mapping import FIELD_NAMES
+from tiktok_destination.fields import FIELD_NAMES
 
 MANIFEST: dict[str, Any] = plugin.cdp_destination_manifest()
 PROPERTIES: dict[str, Any] = MANIFEST["settings_schema"]["properties"]

@@ -21,7 +21,7 @@ from test_properties import VARIANTS
 
 from tiktok_destination import destination, settings
 from tiktok_destination.facts import SOURCE_SETTING
-from tiktok_destination.mapping import FIELD_NAMES
+from tiktok_destination.fields import FIELD_NAMES
 
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text(encoding="utf-8")
@@ -233,4 +233,4 @@ def test_the_schema_and_validate_settings_agree(value: dict[str, Any]) -> None:
     else:
         assert problems
     if not problems:
-        settings.compile_settings(value)
+        settings.make_config(value)

@@ -37,7 +37,7 @@ def test_tenants_in_rotation_are_compiled_once() -> None:
             assert cache.config_for(settings).source_ids["web"] == settings["pixel_id"]
         for settings in tenants:  # a host may build the same settings afresh for every call
             assert cache.config_for(dict(settings)).source_ids["web"] == settings["pixel_id"]
-    assert cache.compilations == 17
+    assert cache.configs_made == 17
 
 
 def test_the_least_recently_used_settings_go_first() -> None:
@@ -48,9 +48,9 @@ def test_the_least_recently_used_settings_go_first() -> None:
     assert cache.config_for(first) is compiled  # first is now the most recently used
     cache.config_for(third)  # evicts second
     assert cache.config_for(first) is compiled
-    assert cache.compilations == 3
+    assert cache.configs_made == 3
     cache.config_for(second)
-    assert cache.compilations == 4
+    assert cache.configs_made == 4
 
 
 def test_settings_over_the_byte_budget_are_compiled_but_not_kept() -> None:
@@ -60,7 +60,7 @@ def test_settings_over_the_byte_budget_are_compiled_but_not_kept() -> None:
     assert cache.config_for(huge).test_event_code == huge["test_event_code"]
     assert cache.config_for(huge) is not cache.config_for(huge)
     assert cache.config_for(small) is cache.config_for(small)
-    assert cache.compilations == 4
+    assert cache.configs_made == 4
 
 
 def test_invalid_settings_raise_every_time_and_name_no_token() -> None:
@@ -71,7 +71,7 @@ def test_invalid_settings_raise_every_time_and_name_no_token() -> None:
             cache.config_for(bad)
         assert raised.value.problems[0].startswith("batch_size:")
         assert TOKEN not in str(raised.value)
-    assert cache.compilations == 1
+    assert cache.configs_made == 1
 
 
 def test_an_evicted_deliverer_closes_its_session_once_unused(tiktok: FakeTikTok) -> None:
@@ -113,7 +113,7 @@ def test_a_refused_token_is_not_sent_again_by_any_settings(
     assert {outcome["status"] for outcome in outcomes} == {"failed"}
     assert all("access_token" in outcome["message"] for outcome in outcomes)
     assert TOKEN not in json.dumps(outcomes) + repr(process._refused._entries)
-    assert process.compilations == 40
+    assert process.configs_made == 40
     # Another endpoint is another question: the token is tried there.
     with FakeTikTok(TOKEN) as elsewhere:
         outcome = host.hook.cdp_destination_send(

@@ -9,17 +9,17 @@ import pytest
 import redis
 from worker_helpers import STREAM, add_events, dead, event, outcomes
 
-from tiktok_destination.finishing import Final, Finisher
-from tiktok_destination.shared_state import MAX_PAUSE_S, SharedGate, settings_key
-from tiktok_destination.streams import DEFAULT_GROUP, GroupReader
+from tiktok_destination.fleet.acknowledging import Acknowledger, Final
+from tiktok_destination.fleet.gate import MAX_PAUSE_S, SharedGate, settings_key
+from tiktok_destination.fleet.streams import DEFAULT_GROUP, GroupConsumer
 
 
 def test_a_live_worker_keeps_its_entries_and_never_takes_back_claimed_ones(
     redis_client: redis.Redis,
 ) -> None:
     ids = add_events(redis_client, [event(f"e{i}") for i in range(5)])
-    slow = GroupReader(redis_client, STREAM, DEFAULT_GROUP, "slow")
-    other = GroupReader(redis_client, STREAM, DEFAULT_GROUP, "other")
+    slow = GroupConsumer(redis_client, STREAM, DEFAULT_GROUP, "slow")
+    other = GroupConsumer(redis_client, STREAM, DEFAULT_GROUP, "other")
     slow.join()
     assert [entry.id for entry in slow.read(10, 10)] == ids
     for _ in range(6):  # 0.6 s of keeping, claims asking for 1 s of idleness
@@ -37,10 +37,10 @@ def test_a_live_worker_keeps_its_entries_and_never_takes_back_claimed_ones(
 
 def test_finishing_twice_records_one_outcome(redis_client: redis.Redis) -> None:
     ids = add_events(redis_client, [event("a"), event("b")])
-    reader = GroupReader(redis_client, STREAM, DEFAULT_GROUP, "w")
+    reader = GroupConsumer(redis_client, STREAM, DEFAULT_GROUP, "w")
     reader.join()
     reader.read(10, 10)
-    finisher = Finisher(redis_client, STREAM, DEFAULT_GROUP)
+    finisher = Acknowledger(redis_client, STREAM, DEFAULT_GROUP)
     finals = [
         Final(ids[0], "delivered", "OK", "a", 0),
         Final(ids[1], "rejected", "bad", "b", 40002, '{"id": "b"}'),
@@ -92,10 +92,10 @@ def test_a_pause_holds_every_gate_until_it_ends(redis_client: redis.Redis) -> No
 
 def test_an_outcome_redis_cannot_write_leaves_the_entry_pending(redis_client: redis.Redis) -> None:
     [entry] = add_events(redis_client, [event("a")])
-    reader = GroupReader(redis_client, STREAM, DEFAULT_GROUP, "w")
+    reader = GroupConsumer(redis_client, STREAM, DEFAULT_GROUP, "w")
     reader.join()
     reader.read(10, 10)
-    finisher = Finisher(redis_client, STREAM, DEFAULT_GROUP)
+    finisher = Acknowledger(redis_client, STREAM, DEFAULT_GROUP)
     redis_client.config_set("maxmemory", 1)  # every write that allocates is refused
     try:
         with pytest.raises(redis.ResponseError, match="maxmemory"):
@@ -109,7 +109,7 @@ def test_an_outcome_redis_cannot_write_leaves_the_entry_pending(redis_client: re
 
 def test_stopped_consumers_holding_nothing_are_forgotten(redis_client: redis.Redis) -> None:
     first, second = add_events(redis_client, [event("a"), event("b")])
-    holder, gone, me = (GroupReader(redis_client, STREAM, DEFAULT_GROUP, n) for n in "hgm")
+    holder, gone, me = (GroupConsumer(redis_client, STREAM, DEFAULT_GROUP, n) for n in "hgm")
     holder.join()
     assert [entry.id for entry in holder.read(1, 10)] == [first]
     assert [entry.id for entry in gone.read(1, 10)] == [second]

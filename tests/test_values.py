@@ -11,9 +11,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from profiles import examples
 
-from tiktok_destination.expressions import compile_expression, is_empty
-from tiktok_destination.readers import cookie_value, query_parameter
-from tiktok_destination.values import (
+from tiktok_destination.expressions import getter_for, is_empty
+from tiktok_destination.transform.readers import cookie_value, query_parameter
+from tiktok_destination.transform.values import (
     BadValue,
     to_bool,
     to_count,
@@ -116,7 +116,7 @@ EVENT = {
     ],
 )
 def test_source_expressions(expression: Any, value: Any) -> None:
-    assert compile_expression(expression)(EVENT) == value
+    assert getter_for(expression)(EVENT) == value
 
 
 def test_empty_values() -> None:

@@ -10,7 +10,7 @@ from helpers import output_validator
 
 from tiktok_destination.destination import transform_event
 from tiktok_destination.expressions import CANNOT_WRITE
-from tiktok_destination.values import BadValue, to_json_value, to_locale
+from tiktok_destination.transform.values import BadValue, to_json_value, to_locale
 
 SETTINGS = {
     "access_token": "tok",

@@ -25,9 +25,9 @@ from worker_helpers import (
 )
 
 from tiktok_destination import destination
-from tiktok_destination.streams import DEFAULT_GROUP, EVENT_FIELD, GroupReader
-from tiktok_destination.worker import Verdict
-from tiktok_destination.worker_batches import MAX_DELIVERIES
+from tiktok_destination.fleet.batches import MAX_DELIVERIES
+from tiktok_destination.fleet.streams import DEFAULT_GROUP, EVENT_FIELD, GroupConsumer
+from tiktok_destination.fleet.worker import Verdict
 
 
 def test_every_entry_is_delivered_acknowledged_and_given_one_outcome(
@@ -54,7 +54,7 @@ def test_the_entry_time_is_the_clock_so_a_redelivery_keeps_time_and_id(
     untimed = {"event_name": "add_to_cart", "user": {"id": "u1"}}  # no timestamp, no id
     add_raw(redis_client, {EVENT_FIELD: json.dumps(untimed)}, "1700000000123-0")
     # A first worker read it and died: the entry waits in its pending list.
-    ghost = GroupReader(redis_client, STREAM, DEFAULT_GROUP, "ghost")
+    ghost = GroupConsumer(redis_client, STREAM, DEFAULT_GROUP, "ghost")
     ghost.join()
     assert [entry.id for entry in ghost.read(10, 10)] == ["1700000000123-0"]
     settings = worker_settings(tiktok)
@@ -101,7 +101,7 @@ def test_an_entry_delivered_too_many_times_is_dead_without_being_sent(
     redis_client: redis.Redis, tiktok: FakeTikTok
 ) -> None:
     [entry] = add_events(redis_client, [event("crasher")])
-    ghost = GroupReader(redis_client, STREAM, DEFAULT_GROUP, "ghost")
+    ghost = GroupConsumer(redis_client, STREAM, DEFAULT_GROUP, "ghost")
     ghost.join()
     ghost.read(10, 10)
     for _ in range(MAX_DELIVERIES - 1):  # each claim is one more delivery

@@ -22,12 +22,12 @@ from redis_server import RedisServer, free_port
 from tiktok_server import FakeTikTok, HttpStatus, payload
 from worker_helpers import STREAM, add_events, dead, event, outcomes, pending, worker_settings
 
-from tiktok_destination import cli
-from tiktok_destination.delivery import Deliverer
-from tiktok_destination.metrics import WorkerMetrics
-from tiktok_destination.shared_state import SharedGate, settings_key
+from tiktok_destination.cli import main as cli
+from tiktok_destination.delivery.deliverer import Deliverer
+from tiktok_destination.fleet.gate import SharedGate, settings_key
+from tiktok_destination.fleet.metrics import WorkerMetrics
+from tiktok_destination.fleet.streams import EVENT_FIELD
 from tiktok_destination.state import config_for
-from tiktok_destination.streams import EVENT_FIELD
 
 WAIT_S = 30.0
 """Bound of every wait for a worker process."""

@@ -33,7 +33,7 @@ from worker_helpers import (
     worker_settings,
 )
 
-from tiktok_destination.streams import DEFAULT_GROUP, EVENT_FIELD
+from tiktok_destination.fleet.streams import DEFAULT_GROUP, EVENT_FIELD
 
 EVENTS = 20_000
 LATENCY_S = 0.02

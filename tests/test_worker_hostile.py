@@ -28,12 +28,12 @@ from worker_helpers import (
     worker_settings,
 )
 
-from tiktok_destination.delivery import Deliverer
-from tiktok_destination.metrics import WorkerMetrics
-from tiktok_destination.shared_state import SharedGate, settings_key
+from tiktok_destination.delivery.deliverer import Deliverer
+from tiktok_destination.fleet.gate import SharedGate, settings_key
+from tiktok_destination.fleet.metrics import WorkerMetrics
+from tiktok_destination.fleet.streams import DEFAULT_GROUP, EVENT_FIELD, GroupConsumer, redis_text
+from tiktok_destination.fleet.worker import Verdict
 from tiktok_destination.state import config_for
-from tiktok_destination.streams import DEFAULT_GROUP, EVENT_FIELD, GroupReader, redis_text
-from tiktok_destination.worker import Verdict
 
 BREAKS = ["\n", "\r", "\r\n", "\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029"]
 
@@ -129,14 +129,14 @@ def test_a_worker_that_dies_holding_an_entry_still_counts_toward_the_poison_limi
     redis_client: redis.Redis,
 ) -> None:
     [entry] = add_events(redis_client, [event("a")])
-    reader = GroupReader(redis_client, STREAM, DEFAULT_GROUP, "w")
+    reader = GroupConsumer(redis_client, STREAM, DEFAULT_GROUP, "w")
     reader.join()
     reader.read(10, 10)
     assert reader.release([entry]) == 1  # delivery failed: the delivery does not count
     [claimed] = reader.claim(0, 10)
     assert claimed.deliveries == 1
     # The worker dies holding it: the next claim counts it.
-    [again] = GroupReader(redis_client, STREAM, DEFAULT_GROUP, "other").claim(0, 10)
+    [again] = GroupConsumer(redis_client, STREAM, DEFAULT_GROUP, "other").claim(0, 10)
     assert again.deliveries == 2
     assert reader.release([entry]) == 0  # no longer its own: left as it is
     reader.close()
@@ -148,7 +148,7 @@ def test_two_consumer_groups_each_deliver_every_entry_and_the_retention_trims_af
     ids = [f"e{i}" for i in range(2000)]
     add_events(redis_client, [event(event_id) for event_id in ids])
     for group in ("first", "second"):  # two fleets on one stream, the second not started yet
-        GroupReader(redis_client, STREAM, group, "x").join()
+        GroupConsumer(redis_client, STREAM, group, "x").join()
     for group in ("first", "second"):
         with FakeTikTok(TOKEN) as tiktok:
             settings = worker_settings(tiktok, batch_size=500)
@@ -174,10 +174,10 @@ def test_the_retention_keeps_young_entries_and_those_another_group_has_not_finis
     left: Any = redis_client.xrange(STREAM)
     assert [row[0] for row in left] == young  # the old ones, finished, are gone
     add_events(redis_client, [event("late")])
-    lagging = GroupReader(redis_client, STREAM, "lagging", "l")
+    lagging = GroupConsumer(redis_client, STREAM, "lagging", "l")
     lagging.join()  # created from the stream's start: it has read nothing
     lagging.read(1, 10)  # holds the first young entry
-    reader = GroupReader(redis_client, STREAM, DEFAULT_GROUP, "w")
+    reader = GroupConsumer(redis_client, STREAM, DEFAULT_GROUP, "w")
     assert reader.trim(0) == 0  # every entry is old enough, but "lagging" holds the first
     assert redis_client.xlen(STREAM) == 4
     assert len(old) == 3

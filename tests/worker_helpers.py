@@ -11,11 +11,11 @@ import redis
 from helpers import TOKEN
 from tiktok_server import FakeTikTok
 
-from tiktok_destination.finishing import dead_stream, outcomes_stream
-from tiktok_destination.metrics import WorkerMetrics
+from tiktok_destination.fleet.acknowledging import dead_stream, outcomes_stream
+from tiktok_destination.fleet.metrics import WorkerMetrics
+from tiktok_destination.fleet.streams import DEFAULT_GROUP, EVENT_FIELD
+from tiktok_destination.fleet.worker import DEFAULT_RETENTION_S, Options, Verdict, Worker
 from tiktok_destination.state import config_for
-from tiktok_destination.streams import DEFAULT_GROUP, EVENT_FIELD
-from tiktok_destination.worker import DEFAULT_RETENTION_S, Options, Verdict, Worker
 
 STREAM = "test:events"
 RUN_TIMEOUT_S = 30.0

@@ -2,7 +2,7 @@
 
 Public (kept stable): the host contract in ``tiktok_destination.hookspecs`` (and the entry point
 ``tiktok`` in group ``cdp.destinations``), the command line ``tiktok-destination``
-(``tiktok_destination.cli.main``), and the manifest ``plugin.json`` with the settings schema.
+(``tiktok_destination.cli.main.main``), and the manifest ``plugin.json`` with the settings schema.
 Every other module and name is internal and may change freely.
 """
 

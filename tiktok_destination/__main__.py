@@ -2,6 +2,6 @@
 
 import sys
 
-from tiktok_destination.cli import main
+from tiktok_destination.cli.main import main
 
 sys.exit(main())

@@ -21,7 +21,7 @@ from tiktok_destination.errors import SettingsError
 from tiktok_destination.outcomes import SendOutcome, TransformOutcome, invalid, send_outcome
 from tiktok_destination.quoting import kind
 from tiktok_destination.settings import Config
-from tiktok_destination.transform import transform
+from tiktok_destination.transform.event import transform
 
 log = logging.getLogger("tiktok_destination")
 

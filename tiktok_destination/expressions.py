@@ -2,7 +2,7 @@
 
 An expression is a property path (``"user.email"``, ``"items.0.id"``), a template with ``{{path}}``
 parts (``"{{user.first_name}} {{user.last_name}}"``), a constant (``{"value": ...}``) or a list of
-expressions tried in order. ``compile_expression`` turns one into a getter once, so that reading a
+expressions tried in order. ``getter_for`` turns one into a getter once, so that reading a
 field per event is a few dict look-ups. Getters return ``None`` for empty values; a template
 raises ``FieldProblem`` naming its field for a part it cannot write as text (circular, too deep).
 """
@@ -190,7 +190,7 @@ def _first_of(getters: Sequence[Getter]) -> Getter:
     return first
 
 
-def compile_expression(expression: Any, name: str = "value") -> Getter:
+def getter_for(expression: Any, name: str = "value") -> Getter:
     """Compile a source expression (already validated against the settings schema) of the field
     ``name`` (named in the ``FieldProblem`` of a template)."""
     if isinstance(expression, str):
@@ -201,5 +201,5 @@ def compile_expression(expression: Any, name: str = "value") -> Getter:
         constant = None if is_empty(expression.get("value")) else expression["value"]
         return lambda _node: constant
     if isinstance(expression, list):
-        return _first_of([compile_expression(part, name) for part in expression])
+        return _first_of([getter_for(part, name) for part in expression])
     raise TypeError(f"not a source expression: {type(expression).__name__}")

@@ -1,7 +1,7 @@
-"""Settings: validate them (every problem at once, by key), fill defaults, compile them.
+"""Settings: validate them (every problem at once, by key), fill defaults, make a ``Config``.
 
-``compile_settings`` turns valid settings into a ``Config`` (with its ``DeliveryConfig``); the
-hooks get theirs from ``state.config_for``, which compiles each distinct settings only once.
+``make_config`` turns valid settings into a ``Config`` (with its ``DeliveryConfig``); the
+hooks get theirs from ``state.config_for``, which makes one per distinct settings.
 """
 
 from __future__ import annotations
@@ -18,9 +18,9 @@ from jsonschema import Draft202012Validator, ValidationError
 
 from tiktok_destination import api_url, resources
 from tiktok_destination.errors import SettingsError as SettingsError
-from tiktok_destination.expressions import Getter, compile_expression, expression_problem
+from tiktok_destination.expressions import Getter, expression_problem, getter_for
 from tiktok_destination.facts import EVENT_SOURCES, SOURCE_SETTING, scope_of
-from tiktok_destination.mapping import BUILTIN_KEYS, EVENT_TABLE, FIELDS, VIEW_CONTENT_OPTIONAL
+from tiktok_destination.fields import BUILTIN_KEYS, EVENT_TABLE, FIELDS, VIEW_CONTENT_OPTIONAL
 from tiktok_destination.quoting import kind, quote
 
 SCHEMA_FILE = "schemas/settings.schema.json"
@@ -296,7 +296,7 @@ def _delivery_validator() -> Draft202012Validator:
 
 @dataclass(frozen=True, eq=False)
 class Config:
-    """Settings compiled for the transform, with the delivery config. Its repr never shows the
+    """Settings made ready for the transform, with the delivery config. Its repr never shows the
     token.
 
     Compared and hashed by identity: equal settings share one (see ``state``).
@@ -316,7 +316,7 @@ class Config:
     """Consent categories an event must grant, trimmed and lower-cased."""
     delivery: DeliveryConfig
     expressions: dict[str, Any] = field(default_factory=dict)
-    """The source expression each of ``fields`` was compiled from."""
+    """The source expression each of ``fields`` was read into a getter from."""
     sections: dict[tuple[str, str | None], Any] = field(default_factory=dict, repr=False)
     """Filled on first use by ``assembly.assembler``: per ``(source, platform)`` (the platform
     reduced to ``ios``, ``android`` or ``None``: at most a dozen), the assembly of ``data[0]``;
@@ -350,12 +350,12 @@ def _event_names(settings: Mapping[str, Any]) -> dict[str, dict[str, str]]:
 
 def _custom(rows: list[dict[str, Any]], setting: str) -> tuple[tuple[str, Getter], ...]:
     return tuple(
-        (row["name"], compile_expression(row["value"], f"{setting}.{row['name']}")) for row in rows
+        (row["name"], getter_for(row["value"], f"{setting}.{row['name']}")) for row in rows
     )
 
 
-def compile_settings(settings: Mapping[str, Any]) -> Config:
-    """Validate and compile; raises ``SettingsError`` listing every problem."""
+def make_config(settings: Mapping[str, Any]) -> Config:
+    """Validate and make the ``Config``; raises ``SettingsError`` listing every problem."""
     problems = validate(settings)
     if problems:
         raise SettingsError(problems)
@@ -366,7 +366,7 @@ def compile_settings(settings: Mapping[str, Any]) -> Config:
         for spec in FIELDS
         if spec.name in smart or spec.source
     }
-    fields = {name: compile_expression(source, name) for name, source in expressions.items()}
+    fields = {name: getter_for(source, name) for name, source in expressions.items()}
     return Config(
         source_ids={
             source: full[setting] for source, setting in SOURCE_SETTING.items() if full.get(setting)

@@ -1,19 +1,19 @@
 """All the plugin's process state, in one place behind one lock.
 
-- **Compiled settings.** Each settings object the hooks meet is compiled once, from a private
+- **Configs.** Each settings object the hooks meet is made into a ``Config`` once, from a private
   copy taken when the hook call starts: found first by the object's identity (checked against
-  that copy, so a mutated dict is compiled again), then by the copy's JSON content, so that equal
+  that copy, so a mutated dict is read again), then by the copy's JSON content, so that equal
   settings passed as fresh dicts share one ``Config``. Both
   maps are LRU, bounded in entries (``MAX_TENANTS``) and in bytes (``MAX_BYTES``, counted as the
   settings' JSON length): many tenants in rotation never fall off a cliff, and one huge
-  settings object is compiled but not kept.
+  settings object is made into a ``Config`` but not kept.
 - **Deliverers.** Each kept ``Config`` gets one ``Deliverer`` (one HTTP session) on its first
   send; when its entry is evicted, the session is closed as soon as no send is using it.
 - **Refused tokens.** A token TikTok refused is remembered by the SHA-256 of the token and the
   endpoint (never the token itself, ``MAX_REFUSED`` of them): no deliverer, fresh or evicted and
   made again, sends it there again.
 
-Every read and change happens under ``State._lock``; compiling settings and the network calls
+Every read and change happens under ``State._lock``; making configs and the network calls
 happen outside it.
 """
 
@@ -27,12 +27,12 @@ from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any, Generic, TypeVar
 
-from tiktok_destination.delivery import Deliverer
+from tiktok_destination.delivery.deliverer import Deliverer
 from tiktok_destination.errors import SettingsError
-from tiktok_destination.settings import Config, compile_settings
+from tiktok_destination.settings import Config, make_config
 
 MAX_TENANTS = 256
-"""Settings kept compiled (and deliverers kept open): one per tenant of a multi-tenant host."""
+"""Settings kept as configs (and deliverers kept open): one per tenant of a multi-tenant host."""
 MAX_BYTES = 16 * 2**20
 """Most settings kept, in characters of JSON, per map (by identity, by content); the identity
 map holds a snapshot and the text of each entry, so the whole state stays within ~4 × this."""
@@ -85,19 +85,19 @@ class _Lru(Generic[K, V]):
 
 
 class _Tenant:
-    """One distinct settings content: its compiled config (or problems) and its deliverer."""
+    """One distinct settings content: its config (or problems) and its deliverer."""
 
-    def __init__(self, compiled: Config | SettingsError) -> None:
-        self.compiled = compiled
+    def __init__(self, made: Config | SettingsError) -> None:
+        self.made = made
         self.deliverer: Deliverer | None = None
         self.users = 0
         """Sends using ``deliverer`` right now."""
         self.evicted = False
 
     def config(self) -> Config:
-        if isinstance(self.compiled, SettingsError):
-            raise self.compiled
-        return self.compiled
+        if isinstance(self.made, SettingsError):
+            raise self.made
+        return self.made
 
     def release(self) -> Deliverer | None:
         """The deliverer to close once evicted and unused (it is then forgotten)."""
@@ -107,9 +107,9 @@ class _Tenant:
         return deliverer
 
 
-def _compile(settings: Any) -> Config | SettingsError:
+def _make(settings: Any) -> Config | SettingsError:
     try:
-        return compile_settings(settings)
+        return make_config(settings)
     except SettingsError as error:
         return error
 
@@ -130,7 +130,7 @@ def _digest(token: str, api_url: str) -> bytes:
 
 
 class State:
-    """The compiled settings, deliverers and refused tokens of one process (see module doc)."""
+    """The configs, deliverers and refused tokens of one process (see module doc)."""
 
     def __init__(
         self,
@@ -144,11 +144,11 @@ class State:
         self._by_content: _Lru[str, _Tenant] = _Lru(max_tenants, max_bytes)
         """The settings' JSON text (sorted keys) -> its tenant."""
         self._refused: _Lru[bytes, str] = _Lru(max_refused, max_refused * 1024)
-        self.compilations = 0
-        """How many times settings were compiled (for tests and benchmarks)."""
+        self.configs_made = 0
+        """How many times settings were made (for tests and benchmarks)."""
 
     def config_for(self, settings: Any) -> Config:
-        """The compiled ``Config`` for ``settings``; raises ``SettingsError`` when invalid."""
+        """The made ``Config`` for ``settings``; raises ``SettingsError`` when invalid."""
         tenant, to_close = self._tenant(settings)
         _close(to_close)
         return tenant.config()
@@ -161,8 +161,8 @@ class State:
         """
         tenant, to_close = self._tenant(settings)
         with self._lock:  # an evicted tenant's deliverer is closed when this send ends
-            if tenant.deliverer is None and not isinstance(tenant.compiled, SettingsError):
-                tenant.deliverer = Deliverer(tenant.compiled.delivery, refused_tokens=self)
+            if tenant.deliverer is None and not isinstance(tenant.made, SettingsError):
+                tenant.deliverer = Deliverer(tenant.made.delivery, refused_tokens=self)
             deliverer = tenant.deliverer
             tenant.users += 1
         try:
@@ -198,7 +198,7 @@ class State:
 
         A settings object met before is found by its identity while it still equals the private
         copy kept of it. Otherwise one private copy is taken first (a JSON round trip, which a
-        caller's thread cannot interleave with); the cache key and the compiled config both come
+        caller's thread cannot interleave with); the cache key and the made config both come
         from that copy, never from the caller's live object, and compiling happens outside the
         lock (a slow settings object never stops another thread's hook)."""
         with self._lock:
@@ -208,12 +208,12 @@ class State:
                 return entry[2], []
         copied = _private_copy(settings)
         if copied is None:  # not JSON: never valid, not kept
-            return self._compiled(settings, kept=False), []
+            return self._new_tenant(settings, kept=False), []
         snapshot, content = copied
         with self._lock:
             tenant = self._by_content.get(content)
         if tenant is None:
-            tenant = self._compiled(snapshot, kept=True)
+            tenant = self._new_tenant(snapshot, kept=True)
         with self._lock:
             kept = self._by_content.get(content)
             if kept is not None:  # another thread kept one meanwhile (or it is ours)
@@ -225,10 +225,10 @@ class State:
             self._by_id.put(id(settings), (snapshot, content, tenant), len(content))
             return tenant, self._evict(evicted)
 
-    def _compiled(self, settings: Any, *, kept: bool) -> _Tenant:
+    def _new_tenant(self, settings: Any, *, kept: bool) -> _Tenant:
         with self._lock:
-            self.compilations += 1
-        tenant = _Tenant(_compile(settings))
+            self.configs_made += 1
+        tenant = _Tenant(_make(settings))
         tenant.evicted = not kept
         return tenant
 
@@ -249,7 +249,7 @@ _state = State()
 
 
 def config_for(settings: Any) -> Config:
-    """The compiled ``Config`` for ``settings`` (the process's state)."""
+    """The made ``Config`` for ``settings`` (the process's state)."""
     return _state.config_for(settings)
 
 

@@ -11,17 +11,17 @@ import importlib
 from importlib.machinery import EXTENSION_SUFFIXES
 
 COMPILED = (
-    "tiktok_destination.assembly",
+    "tiktok_destination.transform.assembly",
     "tiktok_destination.expressions",
-    "tiktok_destination.hashing",
+    "tiktok_destination.transform.hashing",
     "tiktok_destination.outcomes",
-    "tiktok_destination.phones",
-    "tiktok_destination.properties",
+    "tiktok_destination.transform.phones",
+    "tiktok_destination.transform.properties",
     "tiktok_destination.quoting",
-    "tiktok_destination.readers",
-    "tiktok_destination.sections",
-    "tiktok_destination.transform",
-    "tiktok_destination.values",
+    "tiktok_destination.transform.readers",
+    "tiktok_destination.transform.sections",
+    "tiktok_destination.transform.event",
+    "tiktok_destination.transform.values",
 )
 
 

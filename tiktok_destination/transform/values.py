@@ -1,4 +1,4 @@
-"""Reading typed values out of loosely typed event data: timestamps, numbers, flags, codes.
+"""EventWalk typed values out of loosely typed event data: timestamps, numbers, flags, codes.
 
 Each reader returns the value TikTok expects or raises ``BadValue`` with a message saying what was
 wrong; the transform adds the field's name.

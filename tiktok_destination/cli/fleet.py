@@ -16,19 +16,20 @@ from urllib.parse import urlsplit
 
 import redis
 
-from tiktok_destination.exits import EXIT_FAILED, EXIT_OK, UsageError
-from tiktok_destination.finishing import dead_stream, outcomes_stream
-from tiktok_destination.metrics import WorkerMetrics
-from tiktok_destination.records import NotJson, Record, open_events, read_records
-from tiktok_destination.state import config_for
-from tiktok_destination.streams import (
+from tiktok_destination.cli.event_files import ParsedLine, open_events, read_lines
+from tiktok_destination.cli.exits import EXIT_FAILED, EXIT_OK, UsageError
+from tiktok_destination.fleet.acknowledging import dead_stream, outcomes_stream
+from tiktok_destination.fleet.metrics import WorkerMetrics
+from tiktok_destination.fleet.streams import (
     CLIENT_NAME,
     DEFAULT_GROUP,
     DEFAULT_STREAM,
     EVENT_FIELD,
     connect,
 )
-from tiktok_destination.worker import DEFAULT_RETENTION_S, Options, Verdict, Worker
+from tiktok_destination.fleet.worker import DEFAULT_RETENTION_S, Options, Verdict, Worker
+from tiktok_destination.state import config_for
+from tiktok_destination.transform.event_text import NotJson
 
 ENQUEUE_CHUNK = 1000
 """Entries added per round trip to Redis."""
@@ -123,7 +124,7 @@ def _add(client: redis.Redis, stream: str, events: list[str]) -> None:
         pipe.execute()
 
 
-def enqueue(client: redis.Redis, stream: str, records: Iterable[Record]) -> tuple[int, int]:
+def enqueue(client: redis.Redis, stream: str, records: Iterable[ParsedLine]) -> tuple[int, int]:
     """``XADD`` every readable record to ``stream``; returns (added, skipped)."""
     added = skipped = 0
     chunk: list[str] = []
@@ -147,7 +148,7 @@ def cmd_enqueue(args: argparse.Namespace) -> int:
     client = connect(args.redis)
     try:
         with open_events(args.events) as stream:
-            added, skipped = enqueue(client, args.stream, read_records(stream))
+            added, skipped = enqueue(client, args.stream, read_lines(stream))
     except redis.RedisError as error:
         print(f"tiktok-destination: redis: {error}", file=sys.stderr)
         return EXIT_FAILED
@@ -158,7 +159,7 @@ def cmd_enqueue(args: argparse.Namespace) -> int:
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
-    from tiktok_destination.cli_settings import load_settings  # the command line's one reader
+    from tiktok_destination.cli.settings_file import load_settings  # the command line's one reader
 
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")
     settings = load_settings(args.settings)

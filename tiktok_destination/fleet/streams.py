@@ -1,4 +1,4 @@
-"""Reading a Redis stream as one consumer of a consumer group: join, read, claim, keep, trim.
+"""EventWalk a Redis stream as one consumer of a consumer group: join, read, claim, keep, trim.
 
 An entry holds one event as JSON text in field ``event``. Entries are read as bytes and decoded
 one at a time: an entry that is not UTF-8 (its ``event`` or a field name) comes out with a
@@ -221,7 +221,7 @@ def _entries(raw: Any) -> list[Entry]:
     return [_entry(entry_id, fields) for entry_id, fields in raw if fields]
 
 
-class GroupReader:
+class GroupConsumer:
     """One consumer of a consumer group on one stream."""
 
     def __init__(self, client: redis.Redis, stream: str, group: str, consumer: str) -> None:

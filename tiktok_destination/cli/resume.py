@@ -17,7 +17,7 @@ import json
 from dataclasses import dataclass, field
 from typing import IO
 
-from tiktok_destination.records import LINE_HASH_BYTES
+from tiktok_destination.cli.event_files import LINE_HASH_BYTES
 
 FINISHED = ("delivered", "rejected", "skipped", "invalid")
 CHANGED = "changed"

@@ -1,7 +1,7 @@
-"""The payload sections, built by walking the field records of ``mapping.FIELDS``.
+"""The payload sections, built by walking the field records of ``fields.FIELDS``.
 
 For each record of a section that applies to the event (its scope and platform), the value is
-read from the compiled source (``Config.fields``), then from the record's fallbacks while there
+read through its source's getter (``Config.fields``), then from the record's fallbacks while there
 is none, and turned into what TikTok takes by its reader (``readers.READERS``) or hashed. A bad
 value makes the event ``invalid`` (``FieldProblem``) or is left out with a warning, as the
 record's ``on_bad`` says.
@@ -13,11 +13,10 @@ from collections.abc import Callable
 from functools import cache
 from typing import Any, NamedTuple
 
-from tiktok_destination import hashing
 from tiktok_destination.errors import FieldProblem as FieldProblem
 from tiktok_destination.expressions import Getter, is_empty, path_getter
 from tiktok_destination.facts import scope_of
-from tiktok_destination.mapping import (
+from tiktok_destination.fields import (
     COOKIE_SOURCES,
     FIELDS,
     SECTIONS,
@@ -28,9 +27,10 @@ from tiktok_destination.mapping import (
     section_fields,
 )
 from tiktok_destination.quoting import kind
-from tiktok_destination.readers import READERS, cookie_value, query_parameter, url_host
 from tiktok_destination.settings import Config
-from tiktok_destination.values import BadValue, to_json_value, to_string
+from tiktok_destination.transform import hashing
+from tiktok_destination.transform.readers import READERS, cookie_value, query_parameter, url_host
+from tiktok_destination.transform.values import BadValue, to_json_value, to_string
 
 _COOKIE_GETTERS = tuple(path_getter(path) for path in COOKIE_SOURCES)
 _UNREAD = object()
@@ -74,7 +74,7 @@ _QUERIED = frozenset(
     )
     if name is not None
 )
-"""Fields whose value another field's fallback or default reads: kept in ``Reading.values``."""
+"""Fields whose value another field's fallback or default reads: kept in ``EventWalk.values``."""
 
 
 def acts_when_missing(record: Field) -> bool:
@@ -130,7 +130,7 @@ def plan(source: str, platform: str | None) -> Plan:
     }
 
 
-class Reading:
+class EventWalk:
     """What one event's walk shares: its scope and platform, values read so far, warnings."""
 
     __slots__ = ("config", "cookies", "event", "platform", "source", "values", "warnings")
@@ -157,11 +157,11 @@ class Reading:
         return cookie_value(self.cookies, name)
 
 
-Builder = Callable[[Any, Reading, str], dict[str, Any]]
+Builder = Callable[[Any, EventWalk, str], dict[str, Any]]
 """A section built from a node (the event, or one item): ``build(node, reading, where)``."""
 
 
-def _read(record: Field, raw: Any, reading: Reading, where: str) -> Any:
+def _read(record: Field, raw: Any, reading: EventWalk, where: str) -> Any:
     """``raw`` as TikTok takes it (read or hashed), ``None``, or ``_LEFT_OUT`` with a warning."""
     try:
         if record.hashing is not None:
@@ -175,7 +175,7 @@ def _read(record: Field, raw: Any, reading: Reading, where: str) -> Any:
         return _LEFT_OUT
 
 
-def read_field(record: Field, node: Any, reading: Reading, where: str = "") -> Any:
+def read_field(record: Field, node: Any, reading: EventWalk, where: str = "") -> Any:
     """The value of ``record`` in ``node`` as TikTok takes it (its fallbacks tried), or ``None``
     (also when a bad value was left out with a warning)."""
     raw = reading.config.fields[record.name](node)
@@ -185,7 +185,7 @@ def read_field(record: Field, node: Any, reading: Reading, where: str = "") -> A
     return _fallback(record, reading) if value is None else value
 
 
-def _fallback(record: Field, reading: Reading) -> str | None:
+def _fallback(record: Field, reading: EventWalk) -> str | None:
     for fallback in record.fallbacks:
         if isinstance(fallback, Cookie):
             value = reading.cookie(fallback.name)
@@ -204,7 +204,7 @@ def _fallback(record: Field, reading: Reading) -> str | None:
     return None
 
 
-def _default(record: Field, reading: Reading) -> str | None:
+def _default(record: Field, reading: EventWalk) -> str | None:
     if record.default_from is not None:
         value = reading.values.get(record.default_from)
         if value is not None:
@@ -212,7 +212,7 @@ def _default(record: Field, reading: Reading) -> str | None:
     return record.default
 
 
-def build_section(steps: Steps, node: Any, reading: Reading, where: str = "") -> dict[str, Any]:
+def build_section(steps: Steps, node: Any, reading: EventWalk, where: str = "") -> dict[str, Any]:
     """A section's keys read from ``node`` (the event, or one item); empty ones left out.
     ``steps`` are ``bound`` to the reading's settings."""
     built: dict[str, Any] = {}
@@ -249,7 +249,7 @@ def finish(
     kept: bool,
     value: Any,
     built: dict[str, Any],
-    reading: Reading,
+    reading: EventWalk,
     where: str,
 ) -> None:
     """The walk after a step that is not plain has read ``value``: its fallbacks and default

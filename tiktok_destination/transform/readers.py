@@ -13,11 +13,11 @@ from functools import cache
 from typing import Any, NamedTuple
 from urllib.parse import unquote_plus, urlsplit
 
-from tiktok_destination import hashing
 from tiktok_destination.expressions import is_empty
 from tiktok_destination.facts import ATT_STATUSES, CONTENT_TYPES
 from tiktok_destination.quoting import quote
-from tiktok_destination.values import (
+from tiktok_destination.transform import hashing
+from tiktok_destination.transform.values import (
     BadValue,
     to_bool,
     to_count,

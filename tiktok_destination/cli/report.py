@@ -18,8 +18,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
+from tiktok_destination.cli.event_files import ParsedLine
 from tiktok_destination.facts import NAME
-from tiktok_destination.records import NotJson, Record
+from tiktok_destination.transform.event_text import NotJson
 
 
 class MatchKey(NamedTuple):
@@ -144,7 +145,7 @@ class Report:
         return "\n".join(lines) + "\n"
 
 
-def build(hook: Any, settings: dict[str, Any], records: Iterable[Record]) -> Report:
+def build(hook: Any, settings: dict[str, Any], records: Iterable[ParsedLine]) -> Report:
     """The report of ``records``, each transformed through ``hook``."""
     report = Report()
     for _line, event in records:
@@ -158,14 +159,14 @@ def build(hook: Any, settings: dict[str, Any], records: Iterable[Record]) -> Rep
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from tiktok_destination.cli import plugin_manager
-    from tiktok_destination.cli_settings import load_settings
-    from tiktok_destination.exits import EXIT_OK
-    from tiktok_destination.records import open_events, read_records
+    from tiktok_destination.cli.event_files import open_events, read_lines
+    from tiktok_destination.cli.exits import EXIT_OK
+    from tiktok_destination.cli.host import plugin_manager
+    from tiktok_destination.cli.settings_file import load_settings
 
     settings = load_settings(args.settings, sending=False)
     with open_events(args.events) as stream:
-        report = build(plugin_manager().hook, settings, read_records(stream))
+        report = build(plugin_manager().hook, settings, read_lines(stream))
     if args.json:
         sys.stdout.write(json.dumps(report.as_json(), ensure_ascii=False) + "\n")
     else:
@@ -174,7 +175,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def register(commands: Any) -> None:
-    from tiktok_destination.cli import add_events_arguments
+    from tiktok_destination.cli.host import add_events_arguments
 
     command = commands.add_parser(
         "report", help="match quality by event source and TikTok event, before sending"

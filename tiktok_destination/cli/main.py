@@ -15,30 +15,25 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
-import pluggy
-
-from tiktok_destination import __version__, hookspecs, plugin, signals, variant
+from tiktok_destination import __version__, signals, variant
 from tiktok_destination import settings as settings_module
-from tiktok_destination.cli_settings import (
+from tiktok_destination.cli import emulator, fleet, report, send
+from tiktok_destination.cli.event_files import open_events, read_lines
+from tiktok_destination.cli.exits import EXIT_FAILED, EXIT_OK, EXIT_USAGE, UsageError
+from tiktok_destination.cli.host import add_events_arguments, plugin_manager
+from tiktok_destination.cli.settings_file import (
     TOKEN_ENV,
     load_settings,
     read_settings_file,
     token_source,
 )
-from tiktok_destination.exits import EXIT_FAILED, EXIT_OK, EXIT_USAGE, UsageError
 from tiktok_destination.facts import NAME
-from tiktok_destination.records import NotJson, open_events, own_event_id, read_records
+from tiktok_destination.transform.event_ids import own_event_id
+from tiktok_destination.transform.event_text import NotJson
 
 Subcommands = Any  # argparse's private _SubParsersAction
 STRICT_EXIT = EXIT_FAILED
 """``transform --strict`` when some event is invalid."""
-
-
-def plugin_manager() -> pluggy.PluginManager:
-    manager = pluggy.PluginManager(hookspecs.PROJECT)
-    manager.add_hookspecs(hookspecs)
-    manager.register(plugin, name=NAME)
-    return manager
 
 
 def encode_line(value: Any) -> str:
@@ -82,7 +77,7 @@ def cmd_transform(args: argparse.Namespace) -> int:
     hook = plugin_manager().hook
     any_invalid = False
     with open_events(args.events) as stream:
-        for line, event in read_records(stream):
+        for line, event in read_lines(stream):
             outcome = transform_line(hook, settings, line, event)
             try:
                 text = encode_line(outcome)
@@ -93,13 +88,6 @@ def cmd_transform(args: argparse.Namespace) -> int:
             any_invalid |= outcome["status"] == "invalid"
             sys.stdout.write(text)
     return STRICT_EXIT if args.strict and any_invalid else EXIT_OK
-
-
-def add_events_arguments(command: argparse.ArgumentParser) -> None:
-    command.add_argument("--settings", required=True, metavar="SETTINGS.json")
-    command.add_argument(
-        "events", nargs="?", metavar="EVENTS", help="JSON Lines or a JSON array; - or absent: stdin"
-    )
 
 
 def register_basics(commands: Subcommands) -> None:
@@ -120,15 +108,7 @@ def register_basics(commands: Subcommands) -> None:
 
 
 def _commands() -> list[Callable[[Subcommands], None]]:
-    from tiktok_destination import cli_send, emulator, report, worker_cli
-
-    return [
-        register_basics,
-        cli_send.register,
-        worker_cli.add_commands,
-        emulator.register,
-        report.register,
-    ]
+    return [register_basics, send.register, fleet.add_commands, emulator.register, report.register]
 
 
 def build_parser() -> argparse.ArgumentParser:

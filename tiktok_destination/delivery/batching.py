@@ -16,6 +16,8 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+MAX_WAIT_S = 2.0
+"""Longest an event waits in a buffer that is not full (``send``'s buffers, a worker's)."""
 Key = tuple[str, str, str | None]
 """``(event_source, event_source_id, test_event_code)``."""
 T = TypeVar("T")

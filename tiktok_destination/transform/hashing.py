@@ -8,7 +8,7 @@ from functools import lru_cache
 
 import phonenumbers
 
-from tiktok_destination import phones
+from tiktok_destination.transform import phones
 
 _SHA256_HEX = re.compile(r"[0-9a-fA-F]{64}")
 

@@ -11,7 +11,6 @@ import hashlib
 import json
 from typing import Any
 
-from tiktok_destination.assembly import assembler
 from tiktok_destination.facts import (
     EVENT_MAX_AGE_S,
     EVENT_MAX_AHEAD_S,
@@ -20,16 +19,17 @@ from tiktok_destination.facts import (
     STANDARD_EVENTS,
     scope_of,
 )
-from tiktok_destination.mapping import FIELD, PLATFORMS, VIEW_CONTENT_OPTIONAL
+from tiktok_destination.fields import FIELD, PLATFORMS, VIEW_CONTENT_OPTIONAL
 from tiktok_destination.outcomes import TransformOutcome, invalid, ok, skipped
 from tiktok_destination.quoting import kind, quote
-from tiktok_destination.sections import (
+from tiktok_destination.settings import Config
+from tiktok_destination.transform.assembly import assembler
+from tiktok_destination.transform.sections import (
+    EventWalk,
     FieldProblem,
-    Reading,
     read_field,
 )
-from tiktok_destination.settings import Config
-from tiktok_destination.values import BadValue, to_epoch_seconds, to_string
+from tiktok_destination.transform.values import BadValue, to_epoch_seconds, to_string
 
 
 def event_source(event: dict[str, Any], config: Config, warnings: list[str]) -> str:
@@ -121,7 +121,7 @@ def build_event(
         "event_time": _event_time(event, config, now, warnings),
         "event_id": _event_id(event, config, source, warnings),
     }
-    reading = Reading(event, config, source, warnings)
+    reading = EventWalk(event, config, source, warnings)
     if scope_of(source) == "app":
         reading.platform = platform_of(read_field(FIELD["device_platform"], event, reading))
     assembler(config, source, reading.platform)(event, reading, data)

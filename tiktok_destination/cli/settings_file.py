@@ -12,7 +12,7 @@ import os
 from typing import IO, Any
 
 from tiktok_destination import settings as settings_module
-from tiktok_destination.exits import UsageError
+from tiktok_destination.cli.exits import UsageError
 
 TOKEN_ENV = settings_module.TOKEN_ENV
 NO_TOKEN = "not-needed-to-send-nothing"

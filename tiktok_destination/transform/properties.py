@@ -12,14 +12,14 @@ from typing import Any
 
 from tiktok_destination.facts import scope_of
 from tiktok_destination.quoting import kind
-from tiktok_destination.sections import Builder, FieldProblem, Reading, custom_section
-from tiktok_destination.values import BadValue, to_number
+from tiktok_destination.transform.sections import Builder, EventWalk, FieldProblem, custom_section
+from tiktok_destination.transform.values import BadValue, to_number
 
 _PRICED_BY = (("item_price", "price"), ("item_quantity", "quantity"))
 
 
 def _contents(
-    items: list[Any], reading: Reading, build: Builder
+    items: list[Any], reading: EventWalk, build: Builder
 ) -> tuple[list[dict[str, Any]], bool]:
     """``properties.contents``, and whether every price and quantity given could be read."""
     contents = []
@@ -50,7 +50,7 @@ def _items_value(contents: list[dict[str, Any]]) -> float | int | None:
 
 
 def build_properties(
-    event: dict[str, Any], reading: Reading, build: Builder, build_item: Builder
+    event: dict[str, Any], reading: EventWalk, build: Builder, build_item: Builder
 ) -> dict[str, Any]:
     """``data[0].properties``: the fields, then the items and what they add up to."""
     properties = build(event, reading, "")

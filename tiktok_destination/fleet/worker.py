@@ -25,14 +25,14 @@ from typing import Any
 
 import redis
 
-from tiktok_destination.delivery import Deliverer
-from tiktok_destination.finishing import Finisher
-from tiktok_destination.metrics import WorkerMetrics
-from tiktok_destination.sending import MAX_WAIT_S
+from tiktok_destination.delivery.batching import MAX_WAIT_S
+from tiktok_destination.delivery.deliverer import Deliverer
+from tiktok_destination.fleet.acknowledging import Acknowledger
+from tiktok_destination.fleet.batches import Batches
+from tiktok_destination.fleet.gate import SharedGate, settings_key
+from tiktok_destination.fleet.metrics import WorkerMetrics
+from tiktok_destination.fleet.streams import MAX_READ_BYTES, GroupConsumer
 from tiktok_destination.settings import Config
-from tiktok_destination.shared_state import SharedGate, settings_key
-from tiktok_destination.streams import MAX_READ_BYTES, GroupReader
-from tiktok_destination.worker_batches import Batches
 
 log = logging.getLogger("tiktok_destination")
 
@@ -85,7 +85,7 @@ class Worker:
     ) -> None:
         self.options = options
         self.metrics = metrics or WorkerMetrics()
-        self.reader = GroupReader(client, options.stream, options.group, options.consumer)
+        self.reader = GroupConsumer(client, options.stream, options.group, options.consumer)
         delivery = config.delivery
         self.gate = SharedGate(
             client,
@@ -93,7 +93,7 @@ class Worker:
             on_reply=self.metrics.request,
         )
         self.deliverer = Deliverer(delivery, gate=self.gate)
-        finisher = Finisher(client, options.stream, options.group)
+        finisher = Acknowledger(client, options.stream, options.group)
         self.batches = Batches(
             settings,
             delivery.batch_size,

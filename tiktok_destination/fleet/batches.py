@@ -18,12 +18,14 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from tiktok_destination import batching, destination
-from tiktok_destination.finishing import Final
+from tiktok_destination import destination
+from tiktok_destination.delivery import batching
+from tiktok_destination.delivery.batching import MAX_WAIT_S
+from tiktok_destination.fleet.acknowledging import Final
+from tiktok_destination.fleet.streams import EVENT_FIELD, Entry
 from tiktok_destination.outcomes import SendOutcome
-from tiktok_destination.records import NotJson, parse_text
-from tiktok_destination.sending import MAX_WAIT_S
-from tiktok_destination.streams import EVENT_FIELD, Entry
+from tiktok_destination.transform.event_ids import payload_event_id
+from tiktok_destination.transform.event_text import NotJson, parse_text
 
 log = logging.getLogger("tiktok_destination")
 
@@ -35,11 +37,6 @@ Finish = Callable[[list[Final]], int]
 Release = Callable[[list[str]], int]
 Count = Callable[[str, int], None]
 Buffered = list[tuple[Entry, dict[str, Any]]]
-
-
-def _event_id(payload: dict[str, Any]) -> str | None:
-    value = payload["data"][0].get("event_id")
-    return value if isinstance(value, str) else None
 
 
 class Batches:
@@ -166,7 +163,7 @@ class Batches:
                     entry.id,
                     outcome["status"],
                     outcome["message"],
-                    _event_id(payload),
+                    payload_event_id(payload),
                     outcome["code"],
                     entry.event if outcome["status"] == "rejected" else None,
                 )

@@ -2,7 +2,7 @@
 
 Input lines come in chunks (``send_input``), each transformed with one call of the batch hook.
 Events wait in one buffer per request group (source, source id, test code) and go out when a
-buffer is full or its first event has waited ``MAX_WAIT_S`` (a quiet stream on stdin still
+buffer is full or its first event has waited ``batching.MAX_WAIT_S`` (a quiet stream on stdin still
 delivers), so memory stays flat. Up to ``max_concurrent_requests`` buffers are being sent at
 once (the reading goes on meanwhile); their outcomes are recorded in the order they were sent.
 Every event gets one outcome record in ``--outcomes`` as soon as it is known, and each event
@@ -29,10 +29,9 @@ from contextlib import contextmanager
 from functools import partial
 from typing import IO, Any
 
-from tiktok_destination import batching, signals, state
-from tiktok_destination.facts import NAME
-from tiktok_destination.in_flight import Workers
-from tiktok_destination.outcome_log import (
+from tiktok_destination import signals, state
+from tiktok_destination.cli.event_files import HashedLine, ParsedLine
+from tiktok_destination.cli.outcome_log import (
     SENDING,
     SENDING_MESSAGE,
     Named,
@@ -41,18 +40,20 @@ from tiktok_destination.outcome_log import (
     record,
     record_lines,
 )
-from tiktok_destination.progress import Progress
-from tiktok_destination.records import HashedRecord, NotJson, Record, own_event_id
-from tiktok_destination.resume import CHANGED, Finished
+from tiktok_destination.cli.progress import Progress
+from tiktok_destination.cli.resume import CHANGED, Finished
+from tiktok_destination.delivery import batching
+from tiktok_destination.delivery.in_flight import Workers
+from tiktok_destination.facts import NAME
+from tiktok_destination.transform.event_ids import own_event_id, payload_event_id
+from tiktok_destination.transform.event_text import NotJson
 
-InputLine = Record | HashedRecord
+InputLine = ParsedLine | HashedLine
 """``(line, event)`` or ``(line, event, line_hash)``: only the second can be resumed."""
 Pending = list[tuple[int, "str | None", dict[str, Any]]]
 """Events buffered: input line, ``line_hash``, payload."""
 Sent = Named
 """An event posted: its input line, its ``event_id``, its ``line_hash``."""
-MAX_WAIT_S = 2.0
-"""Longest an event waits in a buffer that is not full."""
 YOUNG_COLLECTION_EVERY = 20_000
 """Allocations between two collections of the youngest objects during a run (Python's default
 is 700). The buffers keep thousands of payloads alive, and every collection walks the objects
@@ -78,13 +79,9 @@ def fewer_collections() -> Iterator[None]:
         gc.set_threshold(*before)
 
 
-def _event_id(payload: dict[str, Any]) -> Any:
-    return payload["data"][0].get("event_id")
-
-
 def _sent(batch: Pending) -> list[Sent]:
     """What the records of each buffered event name: input line, ``event_id``, ``line_hash``."""
-    return [(line, _event_id(payload), line_hash) for line, line_hash, payload in batch]
+    return [(line, payload_event_id(payload), line_hash) for line, line_hash, payload in batch]
 
 
 class SendRun:
@@ -254,11 +251,11 @@ class SendRun:
             self._flush(key)
 
     def _flush_waiting(self) -> None:
-        """Send the groups whose first event has waited ``MAX_WAIT_S``."""
+        """Send the groups whose first event has waited ``batching.MAX_WAIT_S``."""
         if self.since:
             now = time.monotonic()
             for key, since in list(self.since.items()):
-                if now - since >= MAX_WAIT_S:
+                if now - since >= batching.MAX_WAIT_S:
                     self._flush(key)
 
     def _flush(self, key: tuple[Any, ...]) -> None:
@@ -331,11 +328,13 @@ class SendRun:
             except (TypeError, ValueError, RecursionError) as error:
                 why = f"not valid JSON ({type(error).__name__})"
                 records.append(
-                    record(line, _event_id(payload), "rejected", why, line_hash=line_hash)
+                    record(line, payload_event_id(payload), "rejected", why, line_hash=line_hash)
                 )
             else:
                 sendable.append(payload)
-                records.append(record(line, _event_id(payload), "ok", DRY_RUN, line_hash=line_hash))
+                records.append(
+                    record(line, payload_event_id(payload), "ok", DRY_RUN, line_hash=line_hash)
+                )
         with state.deliverer_for(self.settings) as deliverer:
             shown = deliverer.shown_requests(sendable)
         for request in shown:

@@ -25,19 +25,20 @@ from typing import Any, Literal, Protocol
 
 import requests
 
-from tiktok_destination import api_url, batching, bounded_http, facts
-from tiktok_destination.batching import Batch, Key
-from tiktok_destination.delivery_messages import config_problem, error_text, token_problem
-from tiktok_destination.in_flight import InFlight, Workers
-from tiktok_destination.outcomes import SendOutcome, send_outcome
-from tiktok_destination.quoting import SERVER_TEXT_CHARS, kind, redact, server_id, server_text
-from tiktok_destination.retry import (
+from tiktok_destination import api_url, facts
+from tiktok_destination.delivery import batching, bounded_http
+from tiktok_destination.delivery.batching import Batch, Key
+from tiktok_destination.delivery.in_flight import InFlight, Workers
+from tiktok_destination.delivery.messages import config_problem, error_text, token_problem
+from tiktok_destination.delivery.retry import (
     Decision,
     backoff_delay,
     decide,
     retry_after_seconds,
     retry_loop,
 )
+from tiktok_destination.outcomes import SendOutcome, send_outcome
+from tiktok_destination.quoting import SERVER_TEXT_CHARS, kind, redact, server_id, server_text
 from tiktok_destination.settings import DeliveryConfig
 
 __all__ = ["Deliverer", "DeliveryConfig", "Gate", "RefusedTokens"]

@@ -20,7 +20,7 @@ from collections.abc import Callable
 
 import redis
 
-from tiktok_destination.streams import redis_text
+from tiktok_destination.fleet.streams import redis_text
 
 KEY_PREFIX = "tiktok-destination:settings"
 STOP_TTL_S = 7 * 24 * 3600

@@ -14,18 +14,18 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any
 
-from tiktok_destination.properties import build_properties
-from tiktok_destination.sections import (
+from tiktok_destination.settings import Config
+from tiktok_destination.transform.properties import build_properties
+from tiktok_destination.transform.sections import (
     Builder,
-    Reading,
+    EventWalk,
     bound,
     build_section,
     custom_section,
     plan,
 )
-from tiktok_destination.settings import Config
 
-Assemble = Callable[[Any, Reading, dict[str, Any]], None]
+Assemble = Callable[[Any, EventWalk, dict[str, Any]], None]
 """Adds the sections of one event to its ``data[0]``: ``assemble(event, reading, data)``."""
 
 
@@ -44,7 +44,7 @@ def assembler(config: Config, source: str, platform: str | None) -> Assemble:
 def _with_items(build: Builder, build_item: Builder) -> Builder:
     """The properties section: its fields, then what the items add (``build_properties``)."""
 
-    def build_all(node: Any, reading: Reading, _where: str) -> dict[str, Any]:
+    def build_all(node: Any, reading: EventWalk, _where: str) -> dict[str, Any]:
         return build_properties(node, reading, build, build_item)
 
     return build_all
@@ -64,7 +64,7 @@ def _assembly(config: Config, source: str, platform: str | None) -> Assemble:
             builders.append((section, build))
     custom_user = config.custom_user_properties
 
-    def assemble(node: Any, reading: Reading, data: dict[str, Any]) -> None:
+    def assemble(node: Any, reading: EventWalk, data: dict[str, Any]) -> None:
         for section, build in builders:
             built = build(node, reading, "")
             if section == "user" and custom_user:

@@ -24,7 +24,7 @@ from collections.abc import Iterable
 from json.encoder import encode_basestring  # what json.dumps(ensure_ascii=False) uses
 from typing import IO, Any
 
-from tiktok_destination.exits import UsageError
+from tiktok_destination.cli.exits import UsageError
 
 SENDING = "sending"
 SENDING_MESSAGE = "posting to TikTok; no answer recorded yet"

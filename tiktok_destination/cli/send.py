@@ -11,17 +11,18 @@ import sys
 from typing import IO, Any
 
 from tiktok_destination import signals
-from tiktok_destination.cli_settings import load_settings
-from tiktok_destination.exits import EXIT_FAILED, UsageError, send_exit_code
-from tiktok_destination.outcome_log import OutcomeLog
-from tiktok_destination.records import EventReader, open_events
-from tiktok_destination.resume import Finished, read_finished
-from tiktok_destination.send_input import chunked, with_ticks
-from tiktok_destination.sending import MAX_WAIT_S, SendRun
+from tiktok_destination.cli.event_files import EventLines, open_events
+from tiktok_destination.cli.exits import EXIT_FAILED, UsageError, send_exit_code
+from tiktok_destination.cli.outcome_log import OutcomeLog
+from tiktok_destination.cli.resume import Finished, read_finished
+from tiktok_destination.cli.send_input import chunked, with_ticks
+from tiktok_destination.cli.send_run import SendRun
+from tiktok_destination.cli.settings_file import load_settings
+from tiktok_destination.delivery.batching import MAX_WAIT_S
 
 
 def register(commands: Any) -> None:
-    from tiktok_destination.cli import add_events_arguments
+    from tiktok_destination.cli.host import add_events_arguments
 
     command = commands.add_parser("send", help="transform and deliver events to TikTok")
     add_events_arguments(command)
@@ -83,7 +84,7 @@ def cmd_send(args: argparse.Namespace) -> int:
     if args.resume and not args.outcomes:
         raise UsageError("--resume needs --outcomes FILE: the outcomes of the run to resume")
     settings = load_settings(args.settings, sending=not args.dry_run, err=sys.stderr)
-    from tiktok_destination.cli import plugin_manager
+    from tiktok_destination.cli.host import plugin_manager
 
     with open_events(args.events) as stream:
         outcomes = _open_outcomes(args, stream)
@@ -96,7 +97,7 @@ def cmd_send(args: argparse.Namespace) -> int:
                 dry_run=args.dry_run,
                 finished=finished,
             )
-            reader = EventReader(stream)
+            reader = EventLines(stream)
             run.position = lambda: reader.position
             size = _regular_size(stream)
             # a stream may pause: don't keep events waiting

@@ -1,12 +1,12 @@
-"""Reading events for the command line: JSON Lines or one JSON array, from a file or stdin.
+"""EventWalk events for the command line: JSON Lines or one JSON array, from a file or stdin.
 
 Bytes in, records out: ``(line, event)``, where ``line`` is the 1-based line (or the element's
 index in a JSON array, from 1) and ``event`` the parsed value, or a ``NotJson`` naming why it
 could not be read: not UTF-8, not JSON, nested deeper than the JSON parser allows, or a lone
 surrogate (``"\\ud800"``: no UTF-8 JSON can carry it). A bad line never stops the reading;
 blank lines are passed over. Lines are read one at a time and an array element by element, so
-memory stays flat however big the file. ``EventReader.position`` counts the bytes consumed.
-``EventReader.hashed`` gives each record with its ``line_hash`` too: a short hash of the line's
+memory stays flat however big the file. ``EventLines.position`` counts the bytes consumed.
+``EventLines.hashed`` gives each record with its ``line_hash`` too: a short hash of the line's
 bytes (the element's text in an array), by which ``send --resume`` knows a line it finished
 from a line that only has the same number.
 """
@@ -23,7 +23,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import IO, Any
 
-from tiktok_destination.exits import UsageError
+from tiktok_destination.cli.exits import UsageError
+from tiktok_destination.transform.event_text import NotJson, check_unicode, parse_text
 
 CHUNK = 1 << 16
 """Bytes asked for at a time while reading an array."""
@@ -33,26 +34,16 @@ requests are seldom woken up in vain when the reading lets go of the interpreter
 FIRST_LINE_LIMIT = 1 << 20
 """A file starting with ``[`` is JSON Lines when its first line (up to this size) is a whole
 JSON value and more lines follow; otherwise it is one JSON array."""
-MAX_ID_LENGTH = 256
-"""Longer ids are not copied into outcomes."""
 _BOM = b"\xef\xbb\xbf"
 _WHITESPACE = " \t\r\n"
 _SCALAR = re.compile(r"[-+.0-9a-zA-Z]+")
 _ESCAPED_BYTE = re.compile("[\udc80-\udcff]")
 """A byte that is not UTF-8, as ``surrogateescape`` decodes it."""
 NOT_UTF8 = "not UTF-8 (a byte sequence that is not UTF-8)"
-_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 
 
-@dataclass(frozen=True)
-class NotJson:
-    """A line (or array element) that could not be read as an event: why."""
-
-    message: str
-
-
-Record = tuple[int, Any]
-HashedRecord = tuple[int, Any, str]
+ParsedLine = tuple[int, Any]
+HashedLine = tuple[int, Any, str]
 """A record and its ``line_hash``."""
 _Raw = tuple[int, Any, "bytes | str"]
 """A record and the bytes (or array text) it was read from."""
@@ -86,61 +77,9 @@ def open_events(path: str | None) -> Iterator[IO[bytes]]:
         yield stream
 
 
-def own_event_id(event: Any) -> str | int | None:
-    """The event's own id (``id``, else ``context.event_id``) when it has a usable one."""
-    if not isinstance(event, dict):
-        return None
-    for holder, key in ((event, "id"), (event.get("context"), "event_id")):
-        value = holder.get(key) if isinstance(holder, dict) else None
-        if isinstance(value, str) and 0 < len(value) <= MAX_ID_LENGTH:
-            return value
-        if isinstance(value, int) and not isinstance(value, bool):
-            return value
-    return None
-
-
-def read_records(stream: IO[bytes]) -> Iterator[Record]:
+def read_lines(stream: IO[bytes]) -> Iterator[ParsedLine]:
     """Records in input order: the elements of a JSON array, or one per non-blank line."""
-    return iter(EventReader(stream))
-
-
-def _lone_surrogate(value: Any) -> str | None:
-    """The first string (or key) in ``value`` that holds a lone surrogate, escaped."""
-    stack = [value]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, dict):
-            stack.extend(item.keys())
-            stack.extend(item.values())
-        elif isinstance(item, list):
-            stack.extend(item)
-        elif isinstance(item, str):
-            try:
-                item.encode("utf-8")
-            except UnicodeEncodeError as error:
-                return item[error.start : error.start + 1].encode("unicode_escape").decode()
-    return None
-
-
-def parse_text(text: str) -> Any:
-    """``text`` parsed, or ``NotJson`` (without a place: the caller adds it)."""
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError as error:
-        return NotJson(f"not JSON ({error})")
-    except ValueError as error:  # an integer of more digits than Python converts
-        return NotJson(f"not read ({str(error).split(';')[0]})")
-    except RecursionError:
-        return NotJson("not read: nested deeper than the JSON parser allows")
-    return _checked(value, text)
-
-
-def _checked(value: Any, text: str) -> Any:
-    if _SURROGATE_ESCAPE.search(text):
-        lone = _lone_surrogate(value)
-        if lone is not None:
-            return NotJson(f"not valid Unicode: a lone surrogate ({lone}) in a string")
-    return value
+    return iter(EventLines(stream))
 
 
 def _parse_line(raw: bytes) -> Any:
@@ -178,7 +117,7 @@ def _skip_value(text: str, start: int) -> int | None:
     return None
 
 
-class EventReader:
+class EventLines:
     """Iterate to get the records of one stream of bytes (see the module docstring)."""
 
     def __init__(self, stream: IO[bytes]) -> None:
@@ -195,10 +134,10 @@ class EventReader:
             self._eof = True
         return chunk
 
-    def __iter__(self) -> Iterator[Record]:
+    def __iter__(self) -> Iterator[ParsedLine]:
         return ((line, event) for line, event, _raw in self._records())
 
-    def hashed(self) -> Iterator[HashedRecord]:
+    def hashed(self) -> Iterator[HashedLine]:
         """The records, each with its ``line_hash``."""
         return ((line, event, line_hash(raw)) for line, event, raw in self._records())
 
@@ -294,7 +233,7 @@ class _Unreadable:
 class _ArrayText:
     """The unread text of a JSON array, decoded as it is read; ``at`` is the next character."""
 
-    def __init__(self, reader: EventReader) -> None:
+    def __init__(self, reader: EventLines) -> None:
         self._reader = reader
         self._decoder = codecs.getincrementaldecoder("utf-8")(errors="surrogateescape")
         self._scanner = json.JSONDecoder()
@@ -361,6 +300,6 @@ class _ArrayText:
             if end == len(self.text) and self.more():  # a number may go on in the next chunk
                 continue
             text = self.text[self.at : end]
-            value = NotJson(NOT_UTF8) if _ESCAPED_BYTE.search(text) else _checked(value, text)
+            value = NotJson(NOT_UTF8) if _ESCAPED_BYTE.search(text) else check_unicode(value, text)
             self.at = end
             return value

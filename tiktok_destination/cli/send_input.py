@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 from tiktok_destination import signals
 
 InputLine = TypeVar("InputLine")
-"""One input line as the reader gives it (``records.Record`` or ``records.HashedRecord``)."""
+"""One input line as the reader gives it (``records.Record`` or ``records.HashedLine``)."""
 
 CHUNK = 256
 """Input lines transformed at once; from a stream, at most (only the lines already arrived)."""

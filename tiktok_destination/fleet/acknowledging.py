@@ -3,7 +3,7 @@
 For each finished entry one Lua script checks that it is still pending (else another worker
 finished it), writes its outcome to ``{stream}:outcomes``, copies dead ones (with the reason) to
 ``{stream}:dead``, and only then acknowledges it. The entry stays in the stream, for the other
-groups reading it, until the retention trim (``GroupReader.trim``). An entry that two workers both
+groups reading it, until the retention trim (``GroupConsumer.trim``). An entry that two workers both
 held (one was thought dead) therefore still gets exactly one outcome; a worker killed mid-way
 leaves either everything or nothing done; a write Redis refuses (out of memory) leaves the entry
 pending rather than acknowledged without its outcome. Every text is written as UTF-8 whatever it
@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import redis
 
-from tiktok_destination.streams import EVENT_FIELD, redis_text
+from tiktok_destination.fleet.streams import EVENT_FIELD, redis_text
 
 # KEYS: stream, outcomes, dead. ARGV: group, event field name, then 7 values per entry.
 # Records carry the group: several groups may read one stream and share its outcome streams.
@@ -68,7 +68,7 @@ class Final:
         return self.status in DEAD_STATUSES
 
 
-class Finisher:
+class Acknowledger:
     """Writes final outcomes for the entries of one stream and group."""
 
     def __init__(self, client: redis.Redis, stream: str, group: str) -> None:

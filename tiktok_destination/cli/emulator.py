@@ -211,7 +211,7 @@ def base_url(server: _Server) -> str:
 
 
 def cmd_emulate(args: argparse.Namespace) -> int:
-    from tiktok_destination.exits import EXIT_OK, UsageError
+    from tiktok_destination.cli.exits import EXIT_OK, UsageError
 
     emulated = EmulatedTikTok(args.token, args.fail_every)
     try:

@@ -1,0 +1,1 @@
+"""The delivery wing: batches, HTTP with a deadline, retry decision, delay and loop."""

@@ -1,0 +1,1 @@
+"""The fleet: workers reading a Redis stream as a consumer group, and their metrics."""
