@@ -245,3 +245,12 @@ def test_loop_sleeps_at_least_what_the_server_asked() -> None:
     sleeps: list[float] = []
     retry_loop(script, max_retries=5, sleep=sleeps.append, random=lambda: 0.0)
     assert sleeps == [9.0, 0.5]
+
+
+def test_every_row_of_the_failure_table_is_reached_by_its_own_kinds() -> None:
+    """No row of ``failures.FAILURES`` is shadowed by an earlier one."""
+    from tiktok_destination.delivery.failures import FAILURES, failure
+
+    for row in FAILURES:
+        for kind in row.kinds:
+            assert failure(kind.__new__(kind)) is row, kind

@@ -115,6 +115,8 @@ class Code(NamedTuple):
     """A template with ``{problem}``, ``{source}``, ``{source_id}`` and ``{setting}``."""
     token_refused: bool = False
     """The token itself is refused: no settings using it can send (remembered by its hash)."""
+    throttles: bool = False
+    """TikTok is throttling the sender: every worker sharing the settings pauses."""
 
 
 _REFUSED_TOKEN = (
@@ -136,7 +138,7 @@ CODES: Final[dict[int, Code]] = {
     40002: Code(Decision.SPLIT),
     # Personal data sent unhashed: about one event's data, like 40002.
     40062: Code(Decision.SPLIT),
-    40100: Code(Decision.RETRY),
+    40100: Code(Decision.RETRY, throttles=True),
     40102: Code(Decision.CONFIG, _REFUSED_TOKEN, token_refused=True),
     40104: Code(Decision.CONFIG, _REFUSED_TOKEN, token_refused=True),
     40105: Code(Decision.CONFIG, _REFUSED_TOKEN, token_refused=True),
@@ -147,7 +149,6 @@ CODES: Final[dict[int, Code]] = {
 }
 """TikTok body codes (README "Delivery"); 5xxxx server-side codes are ``SERVER_CODES``."""
 THROTTLE_STATUS: Final = 429
-THROTTLE_CODES: Final = frozenset({40100})
 """The HTTP status and body codes that mean "sending too fast for this advertiser": every
 sender of the same settings should pause (for ``Retry-After`` when the answer has one)."""
 SERVER_CODES: Final = range(50000, 60000)

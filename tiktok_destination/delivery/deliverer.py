@@ -397,7 +397,9 @@ class Deliverer:
         started = time.perf_counter()
         reply = self._exchange(data, n, attempt)
         self._gate.replied(reply.outcome_code, time.perf_counter() - started)
-        if reply.status == facts.THROTTLE_STATUS or reply.code in facts.THROTTLE_CODES:
+        if reply.status == facts.THROTTLE_STATUS or (
+            reply.code is not None and facts.code(reply.code).throttles
+        ):
             self._gate.throttled(backoff_delay(attempt, lambda: 1.0, reply.retry_after))
         return reply
 

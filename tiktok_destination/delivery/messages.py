@@ -9,9 +9,8 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-import requests
-
 from tiktok_destination import facts
+from tiktok_destination.delivery.failures import failure
 
 
 def token_problem(token: str) -> str | None:
@@ -40,20 +39,7 @@ def _host_port(url: str) -> str:
 def error_text(error: BaseException, timeout_s: float, url: str = "") -> str:
     """The exception's class and a description naming host and port, never headers or token."""
     where = _host_port(url) if url else "TikTok"
-    if isinstance(error, requests.ConnectTimeout):
-        what = f"could not connect within {timeout_s:g} s to {where}"
-    elif isinstance(error, requests.ReadTimeout):
-        what = f"no answer within {timeout_s:g} s from {where}"
-    elif isinstance(error, requests.Timeout):
-        what = "timed out"
-    elif isinstance(error, requests.exceptions.SSLError):
-        what = f"TLS handshake or certificate verification with {where} failed"
-    elif isinstance(error, requests.exceptions.ChunkedEncodingError):
-        what = "the answer was cut off"
-    elif isinstance(error, requests.ConnectionError):
-        what = f"the connection to {where} failed or was dropped before an answer"
-    else:
-        what = "the request could not be made"
+    what = failure(error).words.format(where=where, timeout_s=timeout_s)
     return f"{type(error).__name__}: {what}"
 
 

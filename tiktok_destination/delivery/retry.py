@@ -3,8 +3,8 @@
 Three separate pieces, each testable alone:
 
 - ``decide``: what an HTTP status, a TikTok body ``code`` (read in ``facts.CODES``) or a
-  transport error means (success, retry, split the batch, stop on a configuration error, or
-  give up);
+  transport error (``failures.FAILURES``) means (success, retry, split the batch, stop on a
+  configuration error, or give up);
 - ``backoff_delay``: exponential backoff with jitter, capped, honouring ``Retry-After``;
 - ``retry_loop``: calls an attempt until it is not to be retried or the budget is spent.
 
@@ -13,15 +13,14 @@ No I/O here: the loop sleeps through the ``sleep`` it is given.
 
 from __future__ import annotations
 
-import http.client
 from collections.abc import Callable
 from typing import Protocol, TypeVar
 
-import requests
 import urllib3.exceptions
 from urllib3.util import Retry
 
 from tiktok_destination import facts
+from tiktok_destination.delivery.failures import failure
 from tiktok_destination.facts import Decision
 
 __all__ = ["Decision", "backoff_delay", "decide", "retry_after_seconds", "retry_loop"]
@@ -30,18 +29,6 @@ __all__ = ["Decision", "backoff_delay", "decide", "retry_after_seconds", "retry_
 RETRY_STATUSES = frozenset({408, 429})
 """HTTP statuses retried besides 5xx (501 Not Implemented excepted)."""
 CONFIG_STATUSES = frozenset({401, 403})
-
-_TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
-    requests.ConnectionError,
-    requests.Timeout,
-    requests.exceptions.ChunkedEncodingError,
-    requests.exceptions.ContentDecodingError,
-    urllib3.exceptions.ProtocolError,
-    urllib3.exceptions.TimeoutError,
-    http.client.HTTPException,
-    ConnectionError,
-    TimeoutError,
-)
 
 
 def decide(
@@ -54,13 +41,11 @@ def decide(
         none (not JSON, or no integer ``code``).
     :param error: the exception raised instead of a response, if any.
 
-    A TLS error is not retried (a certificate problem does not go away in seconds); a 2xx
-    answer without a TikTok ``code`` is treated as transient.
+    What an exception means is ``failures.FAILURES``'; a 2xx answer without a TikTok ``code`` is
+    treated as transient.
     """
     if error is not None:
-        if isinstance(error, requests.exceptions.SSLError):
-            return Decision.FAIL
-        return Decision.RETRY if isinstance(error, _TRANSIENT_ERRORS) else Decision.FAIL
+        return failure(error).decision
     if status is None:
         return Decision.FAIL
     if 200 <= status < 300:
