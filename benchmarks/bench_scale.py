@@ -25,8 +25,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
-from redis_server import RedisServer  # noqa: E402
-from tiktok_server import FakeTikTok  # noqa: E402
+from support.redis_server import RedisServer  # noqa: E402
+from support.tiktok_server import FakeTikTok  # noqa: E402
 
 from benchmarks.events import SETTINGS, mixed_events  # noqa: E402
 from tiktok_destination import settings as settings_module  # noqa: E402

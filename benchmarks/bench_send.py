@@ -2,10 +2,10 @@
 
     python benchmarks/bench_send.py [--events N] [--rounds R] [--memory N [N ...]]
 
-The fake TikTok server (``tests/tiktok_server.py``) runs in a process of its own, as TikTok is
-another machine: on loopback, and with ``latency_s=0.15`` (every answer 150 ms late, as over a
-real network). Each round writes fresh events (``benchmarks/events.py``, a new seed for every
-measure) to a JSON Lines file, then times, one after the other:
+The fake TikTok server (``tests/support/tiktok_server.py``) runs in a process of its own, as
+TikTok is another machine: on loopback, and with ``latency_s=0.15`` (every answer 150 ms late,
+as over a real network). Each round writes fresh events (``benchmarks/events.py``, a new seed
+for every measure) to a JSON Lines file, then times, one after the other:
 
 - ``send``: the command line as a user runs it (``cli.main``, in this process), with
   ``--outcomes`` to a file: hooks, buffering, one outcome record per event;
@@ -57,7 +57,7 @@ CHUNK = 50_000
 
 def _serve(latency_s: float, connection: Connection) -> None:
     """The fake server's process: answers ``count`` with the events received since, then clears."""
-    from tiktok_server import FakeTikTok
+    from support.tiktok_server import FakeTikTok
 
     with FakeTikTok(TOKEN, latency_s=latency_s) as server:
         connection.send(server.url)

@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path += [str(ROOT), str(ROOT / "tests")]  # last: a checkout in PYTHONPATH wins
 
 import pluggy  # noqa: E402
-from tiktok_server import FakeTikTok, payload  # noqa: E402
+from support.tiktok_server import FakeTikTok, payload  # noqa: E402
 
 from tiktok_destination import hookspecs, plugin  # noqa: E402
 

@@ -6,12 +6,12 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pluggy
-import profiles  # noqa: F401  (loads the hypothesis profile for every test)
 import pytest
-from helpers import TOKEN, output_validator
+import support.profiles as profiles  # noqa: F401  (loads the hypothesis profile for every test)
 from jsonschema import Draft202012Validator
-from redis_server import redis_client, redis_server  # noqa: F401  (fixtures)
-from tiktok_server import FakeTikTok
+from support.helpers import TOKEN, output_validator
+from support.redis_server import redis_client, redis_server  # noqa: F401  (fixtures)
+from support.tiktok_server import FakeTikTok
 
 from tiktok_destination import hookspecs
 from tiktok_destination.delivery.deliverer import Deliverer, DeliveryConfig

@@ -21,12 +21,12 @@ from typing import Any
 
 import pytest
 import redis
-from cli_helpers import run_cli, write_events
-from helpers import TOKEN
 from hypothesis import example, given
 from hypothesis import strategies as st
-from tiktok_server import FakeTikTok
-from worker_helpers import add_events, make_worker, outcomes, run
+from support.cli_helpers import run_cli, write_events
+from support.helpers import TOKEN
+from support.tiktok_server import FakeTikTok
+from support.worker_helpers import add_events, make_worker, outcomes, run
 
 from tiktok_destination import destination, settings, state
 from tiktok_destination.expressions import split_template

@@ -170,8 +170,8 @@ def test_wheel_ships_schemas_manifest_and_marker(tmp_path: Path) -> None:
 def test_send_through_the_hook_stops_after_a_refused_token(
     host: pluggy.PluginManager, tiktok: Any
 ) -> None:
-    from helpers import TOKEN
-    from tiktok_server import BodyCode
+    from support.helpers import TOKEN
+    from support.tiktok_server import BodyCode
 
     def settings() -> dict[str, Any]:  # a host may build settings afresh for every call
         return {"access_token": TOKEN, "pixel_id": "PIXEL", "api_url": tiktok.url}

@@ -6,8 +6,8 @@ import re
 from pathlib import Path
 from typing import Any
 
-from helpers import README, TOKEN, readme_table
-from tiktok_server import FakeTikTok
+from support.helpers import README, TOKEN, readme_table
+from support.tiktok_server import FakeTikTok
 
 from tiktok_destination import settings
 from tiktok_destination.fields import EVENT_TABLE, FIELDS, Field

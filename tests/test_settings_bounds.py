@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 import requests
-from helpers import TOKEN
-from tiktok_server import FakeTikTok, payload
+from support.helpers import TOKEN
+from support.tiktok_server import FakeTikTok, payload
 from urllib3.util import parse_url
 
 from tiktok_destination import api_url

@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from form_page import ARTIFACTS, ROOT, FormPage, open_browser, page_dir
 from playwright.sync_api import Browser
-from settings_cases import BAD, GOOD, MINIMAL, VALIDATE_ONLY
+from support.form_page import ARTIFACTS, ROOT, FormPage, open_browser, page_dir
+from support.settings_cases import BAD, GOOD, MINIMAL, VALIDATE_ONLY
 
 from tiktok_destination import plugin
 from tiktok_destination.fields import FIELD_NAMES

@@ -11,8 +11,8 @@ from typing import Any
 
 import pluggy
 import pytest
-from helpers import TOKEN
-from tiktok_server import BodyCode, FakeTikTok, payload
+from support.helpers import TOKEN
+from support.tiktok_server import BodyCode, FakeTikTok, payload
 
 from tiktok_destination import state
 from tiktok_destination.errors import SettingsError

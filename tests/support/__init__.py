@@ -1,0 +1,1 @@
+"""What the tests share: the fake TikTok server, the hostile server, redis-server, helpers."""
