@@ -107,7 +107,7 @@ def test_compiled_defaults() -> None:
     assert config.delivery.max_retries == 5
     assert config.delivery.timeout_s == 10.0
     assert config.delivery.api_url == "https://business-api.tiktok.com/open_api/v1.3/event/track/"
-    assert config.lowercase_user_id is True
+    assert config.lowercase_user_id is False
     assert config.source_ids == {"web": "PIXEL"}
     assert "view_item" in config.event_names["web"]
     assert "page_view" not in config.event_names["web"]

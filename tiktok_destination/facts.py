@@ -52,27 +52,37 @@ def scope_of(event_source: str) -> Scope:
     return "app" if event_source == "app" else "web"
 
 
-ATT_STATUSES: Final = ("AUTHORIZED", "DENIED", "NOT_DETERMINED", "RESTRICTED", "NOT_APPLICABLE")
+NOT_APPLICABLE: Final = "NOT_APPLICABLE"
+"""The ``att_status`` of iOS below 14 and of Android, where ATT does not apply."""
+ATT_STATUSES: Final = ("AUTHORIZED", "DENIED", "NOT_DETERMINED", "RESTRICTED", NOT_APPLICABLE)
 """``user.att_status`` values (iOS App Tracking Transparency)."""
 CONTENT_TYPES: Final = ("product", "product_group")
 """``content_type`` values: ids are SKUs, or item group ids."""
 
-STANDARD_EVENTS: Final = frozenset(
+WEB_STANDARD_EVENTS: Final = frozenset(
     {
-        # Web: TikTok's help centre, current and older lists.
+        # TikTok's help centre, current and older lists.
         "AddPaymentInfo", "AddToCart", "AddToWishlist", "ApplicationApproval", "ClickButton",
         "CompletePayment", "CompleteRegistration", "Contact", "CustomizeProduct", "Download",
         "FindLocation", "InitiateCheckout", "Lead", "PlaceAnOrder", "Purchase", "Schedule",
         "Search", "StartTrial", "SubmitApplication", "SubmitForm", "Subscribe", "ViewContent",
-        # App: TikTok's iOS SDK event constants and the app names of the event table.
-        "AchieveLevel", "Checkout", "CompleteTutorial", "CreateGroup", "CreateRole",
-        "GenerateLead", "InAppADClick", "InAppADImpr", "InstallApp", "JoinGroup", "LaunchAPP",
-        "LoanApplication", "LoanApproval", "LoanDisbursal", "Login", "Rate", "Registration",
-        "SpendCredits", "UnlockAchievement",
     }
 )  # fmt: skip
-"""TikTok's standard event names (case-sensitive): the only ones offline events take. Every
-TikTok name of the event table (``mapping.EVENT_TABLE``) is one."""
+"""TikTok's web standard event names (case-sensitive): the only ones offline events take."""
+APP_STANDARD_EVENTS: Final = frozenset(
+    {
+        # TikTok's iOS SDK event constants and the app names of the event table.
+        "AchieveLevel", "AddPaymentInfo", "AddToCart", "AddToWishlist", "Checkout",
+        "CompleteTutorial", "CreateGroup", "CreateRole", "GenerateLead", "InAppADClick",
+        "InAppADImpr", "InstallApp", "JoinGroup", "LaunchAPP", "LoanApplication", "LoanApproval",
+        "LoanDisbursal", "Login", "Purchase", "Rate", "Registration", "Search", "SpendCredits",
+        "StartTrial", "Subscribe", "UnlockAchievement", "ViewContent",
+    }
+)  # fmt: skip
+"""TikTok's app standard event names (case-sensitive)."""
+STANDARD_EVENTS: Final = WEB_STANDARD_EVENTS | APP_STANDARD_EVENTS
+"""Every TikTok standard name; every TikTok name of the event table (``fields.EVENT_TABLE``) is
+one."""
 
 CURRENCIES: Final = frozenset(
     {

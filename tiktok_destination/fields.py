@@ -74,13 +74,14 @@ VIEW_CONTENT_OPTIONAL: Final = ("page_view", "view_item")
 """Rows above that apply only when listed in the ``view_content_events`` setting."""
 
 
-Section = Literal["request", "page", "user", "app", "properties", "item", "lead", "event"]
+Section = Literal["request", "page", "user", "app", "ad", "properties", "item", "lead", "event"]
 """Where a field lands: the request itself, a section of ``data[0]``, one entry of
 ``properties.contents`` (``item``), or ``data[0]`` itself (``event``)."""
 SECTIONS: Final[tuple[Section, ...]] = (
     "page",
     "user",
     "app",
+    "ad",
     "properties",
     "item",
     "lead",
@@ -137,6 +138,10 @@ class Field:
     scope: FieldScope = "all"
     platform: Platform | None = None
     """Read only for app events from this device platform (the ``device_platform`` field)."""
+    platform_reads: tuple[tuple[Platform, str], ...] = ()
+    """Also read for app events from these other platforms, each with its own reader."""
+    also: tuple[str, ...] = ()
+    """Other keys of the target's section the value is sent under too."""
     hashing: Literal["email", "phone", "external_id"] | None = None
     fallbacks: tuple[Fallback, ...] = ()
     on_bad: Literal["invalid", "warn"] = "invalid"
@@ -147,6 +152,12 @@ class Field:
     field of the event (read before it)."""
     required: str | None = None
     """Why the events of ``scope`` cannot go without it (the event is ``invalid`` then)."""
+
+
+def _ad(key: str, read: str = "string") -> Field:
+    """A key of the app ``ad`` object (attribution), read from ``partners.tiktok.ad.<key>``."""
+    name = key if key.startswith("ad_") else f"ad_{key}"
+    return Field(name, (f"partners.tiktok.ad.{key}",), ("ad", key), read, "app", on_bad="warn")
 
 
 FIELDS: Final[tuple[Field, ...]] = (
@@ -203,6 +214,7 @@ FIELDS: Final[tuple[Field, ...]] = (
         "att_status",
         scope="app",
         platform="ios",
+        platform_reads=(("android", "android_att_status"),),
         on_bad="warn",
     ),
     Field(
@@ -223,6 +235,14 @@ FIELDS: Final[tuple[Field, ...]] = (
     ),
     Field("app_name", ("context.app.name",), ("app", "app_name"), scope="app"),
     Field("app_version", ("context.app.version",), ("app", "app_version"), scope="app"),
+    _ad("callback", "text"),
+    _ad("campaign_id"),
+    _ad("ad_id"),
+    _ad("creative_id"),
+    _ad("is_retargeting", "bool"),
+    _ad("attributed", "bool"),
+    _ad("attribution_type", "text"),
+    _ad("attribution_provider", "text"),
     Field("user_email", ("user.email", "user.email_sha256"), ("user", "email"), hashing="email"),
     Field("user_phone", ("user.phone", "user.phone_sha256"), ("user", "phone"), hashing="phone"),
     Field("device_ip", ("context.device.ip",), ("user", "ip"), "text"),
@@ -250,8 +270,8 @@ FIELDS: Final[tuple[Field, ...]] = (
     Field("item_name", ("product.name",), ("item", "content_name")),
     Field("item_category", ("product.category_1",), ("item", "content_category")),
     Field("item_brand", ("product.brand",), ("item", "brand")),
-    Field("search_term", ("search_term",), ("properties", "search_string"), scope="web"),
-    Field("transaction_id", ("id",), ("properties", "order_id"), scope="web"),
+    Field("search_term", ("search_term",), ("properties", "search_string"), also=("query",)),
+    Field("transaction_id", ("id",), ("properties", "order_id")),
     Field("shop_id", ("partners.tiktok.shop_id",), ("properties", "shop_id"), scope="web"),
     Field("transaction_status", ("status",), ("properties", "status"), scope="web"),
     Field(
@@ -259,10 +279,10 @@ FIELDS: Final[tuple[Field, ...]] = (
         ("content_type",),
         ("properties", "content_type"),
         "content_type",
-        scope="web",
         on_bad="warn",
     ),
     Field("currency", ("currency",), ("properties", "currency"), "currency", on_bad="warn"),
+    Field("item_currency", ("currency",), None, None),
     Field("description", ("event_name",), ("properties", "description")),
     Field("transaction_value", ("value",), ("properties", "value"), "number", on_bad="warn"),
     Field("item_list", ("items",), ("properties", "contents"), None),
@@ -324,7 +344,12 @@ def section_fields(section: Section) -> tuple[Field, ...]:
 
 
 def _keys(section: Section) -> frozenset[str]:
-    targets = {field.target[1] for field in FIELDS if field.target and field.target[0] == section}
+    targets = {
+        key
+        for field in FIELDS
+        if field.target and field.target[0] == section
+        for key in (field.target[1], *field.also)
+    }
     return frozenset(targets | set(COMPUTED_KEYS.get(section, ())))
 
 

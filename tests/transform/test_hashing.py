@@ -42,7 +42,8 @@ def test_blank_values_hash_to_nothing() -> None:
 
 
 def test_external_id_lower_casing_is_a_choice() -> None:
-    assert hashing.hash_external_id(" User-42 ") == USER_42
+    assert hashing.hash_external_id(" User-42 ") == USER_42_CASED  # case kept by default
+    assert hashing.hash_external_id(" User-42 ", lowercase=True) == USER_42
     assert hashing.hash_external_id(" User-42 ", lowercase=False) == USER_42_CASED
 
 

@@ -16,7 +16,7 @@ from tiktok_destination.facts import (
     EVENT_MAX_AHEAD_S,
     EVENT_SOURCES,
     SOURCE_SETTING,
-    STANDARD_EVENTS,
+    WEB_STANDARD_EVENTS,
     scope_of,
 )
 from tiktok_destination.fields import FIELD, PLATFORMS, VIEW_CONTENT_OPTIONAL
@@ -166,10 +166,10 @@ def transform(event: Any, config: Config, now: float) -> TransformOutcome:
     tiktok_event = config.event_names[source].get(name)
     if tiktok_event is None:
         return skipped(_skip_reason(name, source, config))
-    if source == "offline" and tiktok_event not in STANDARD_EVENTS:
+    if source == "offline" and tiktok_event not in WEB_STANDARD_EVENTS:
         return invalid(
-            f"event_mapping: offline events take TikTok's standard events only, and "
-            f"{tiktok_event!r} is not one; map {quote(name)} to a standard event for offline"
+            f"event_mapping: offline events take TikTok's web standard events only, and "
+            f"{tiktok_event!r} is not one; map {quote(name)} to a web standard event for offline"
         )
     source_id = config.source_ids.get(source)
     if source_id is None:

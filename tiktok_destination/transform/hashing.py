@@ -58,8 +58,9 @@ def hash_email(value: str) -> str | None:
     return _cached_email_hash(value)
 
 
-def hash_external_id(value: str, lowercase: bool = True) -> str | None:
-    """Hash of the trimmed (and, by default, lower-cased) id; the value itself when hashed."""
+def hash_external_id(value: str, lowercase: bool = False) -> str | None:
+    """Hash of the trimmed id, its case kept as TikTok's own tools keep it (lower-cased only with
+    ``lowercase``); the value itself when already hashed."""
     if len(value) > CACHED_CHARS:
         return _external_id_hash(value, lowercase)
     return _cached_external_id_hash(value, lowercase)

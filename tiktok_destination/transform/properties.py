@@ -13,7 +13,7 @@ from typing import Any
 from tiktok_destination.facts import scope_of
 from tiktok_destination.quoting import kind
 from tiktok_destination.transform.sections import Builder, EventWalk, FieldProblem, custom_section
-from tiktok_destination.transform.values import BadValue, to_number
+from tiktok_destination.transform.values import BadValue, to_currency, to_number
 
 _PRICED_BY = (("item_price", "price"), ("item_quantity", "quantity"))
 
@@ -49,6 +49,35 @@ def _items_value(contents: list[dict[str, Any]]) -> float | int | None:
     return int(total) if total == total.to_integral_value() else float(total)
 
 
+def _items_currency(items: Any, reading: EventWalk) -> str | None:
+    """The one currency the items are in, when they give one (TikTok's template takes it for the
+    event's); more than one, or one TikTok cannot read: none, with a warning."""
+    if not isinstance(items, list):
+        return None
+    get = reading.config.fields["item_currency"]
+    found: set[str] = set()
+    for item in items:
+        raw = get(item) if isinstance(item, dict) else None
+        if raw is None:
+            continue
+        try:
+            code = to_currency(raw)
+        except BadValue:
+            reading.warnings.append(
+                "currency: not taken from the items: one is not a currency TikTok supports"
+            )
+            return None
+        if code is not None:
+            found.add(code)
+    if len(found) > 1:
+        reading.warnings.append(
+            f"currency: not taken from the items: they are in {len(found)} currencies "
+            f"({', '.join(sorted(found))})"
+        )
+        return None
+    return next(iter(found), None)
+
+
 def build_properties(
     event: dict[str, Any], reading: EventWalk, build: Builder, build_item: Builder
 ) -> dict[str, Any]:
@@ -57,6 +86,10 @@ def build_properties(
     fields = reading.config.fields
     # A value in a currency TikTok cannot read means nothing: it goes with the currency.
     currency_left_out = "currency" not in properties and fields["currency"](event) is not None
+    if "currency" not in properties and not currency_left_out:
+        currency = _items_currency(fields["item_list"](event), reading)
+        if currency is not None:
+            properties["currency"] = currency
     if currency_left_out and "value" in properties:
         del properties["value"]
         reading.warnings.append("transaction_value: left out with the currency it is in")

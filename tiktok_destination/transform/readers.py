@@ -14,7 +14,7 @@ from typing import Any, NamedTuple
 from urllib.parse import unquote_plus, urlsplit
 
 from tiktok_destination.expressions import is_empty
-from tiktok_destination.facts import ATT_STATUSES, CONTENT_TYPES
+from tiktok_destination.facts import ATT_STATUSES, CONTENT_TYPES, NOT_APPLICABLE
 from tiktok_destination.quoting import quote
 from tiktok_destination.transform import hashing
 from tiktok_destination.transform.values import (
@@ -62,6 +62,16 @@ def _att_status(value: Any) -> str | None:
     if status not in ATT_STATUSES:
         raise BadValue(f"expected one of {', '.join(ATT_STATUSES)}, got {quote(text)}")
     return status
+
+
+def _android_att_status(value: Any) -> str | None:
+    """An Android event's ATT status: only ``NOT_APPLICABLE`` (ATT is iOS's); any other value,
+    even a bad one, is not Android's and is left out."""
+    try:
+        status = _att_status(value)
+    except BadValue:
+        return None
+    return status if status == NOT_APPLICABLE else None
 
 
 def _content_type(value: Any) -> str:
@@ -113,6 +123,7 @@ READERS: dict[str, Reader] = {
     "apple_id": Reader(_apple_id),
     "gaid": Reader(_gaid),
     "att_status": Reader(_att_status),
+    "android_att_status": Reader(_android_att_status),
     "content_type": Reader(_content_type, "{where}: left out {problem}"),
     "name_hash": Reader(_name_hash),
     "zip_hash": Reader(_zip_hash),

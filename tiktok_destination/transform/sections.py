@@ -88,11 +88,21 @@ def acts_when_missing(record: Field) -> bool:
     )
 
 
-def _step(record: Field) -> _Step:
+def reader_name(record: Field, platform: str | None) -> str:
+    """The reader of ``record`` for events from ``platform`` (``Field.platform_reads``)."""
+    for other, name in record.platform_reads:
+        if other == platform:
+            return name
+    return record.read or "string"
+
+
+def _step(record: Field, platform: str | None) -> _Step:
     assert record.target is not None
     kept = record.name in _QUERIED
-    plain = not kept and record.hashing is None and not acts_when_missing(record)
-    reader = READERS[record.read or "string"]
+    plain = (
+        not kept and record.hashing is None and not acts_when_missing(record) and not record.also
+    )
+    reader = READERS[reader_name(record, platform)]
     read = reader.read if record.hashing is None else None
     left_out = reader.left_out if record.on_bad == "warn" else None
     return _Step(record.name, record.target[1], read, plain, record, left_out, kept)
@@ -118,14 +128,20 @@ def applies(record: Field, source: str, platform: str | None) -> bool:
     scope = record.scope
     if scope != "all" and scope != source and scope != scope_of(source):
         return False
-    return record.platform is None or record.platform == platform
+    return (
+        record.platform is None
+        or record.platform == platform
+        or any(other == platform for other, _reader in record.platform_reads)
+    )
 
 
 @cache
 def plan(source: str, platform: str | None) -> Plan:
     """What the walk reads for events of this source and device platform, section by section."""
     return {
-        section: tuple(_step(f) for f in section_fields(section) if applies(f, source, platform))
+        section: tuple(
+            _step(f, platform) for f in section_fields(section) if applies(f, source, platform)
+        )
         for section in SECTIONS
     }
 
@@ -262,6 +278,8 @@ def finish(
             raise FieldProblem(f"{where}{record.name}: {record.required}")
     if value is not None:
         built[key] = value
+        for other in record.also:
+            built[other] = value
         if kept:
             reading.values[record.name] = value
 
