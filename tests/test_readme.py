@@ -1,4 +1,5 @@
-"""The README tells the truth: its host snippet runs, its tables match the code."""
+"""The README and docs/ tell the truth: the host snippet runs, the tables match the code, the
+links resolve."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from support.helpers import README, TOKEN, readme_table
+from support.helpers import README, TOKEN, doc, readme_table
 from support.tiktok_server import FakeTikTok
 
 from tiktok_destination import settings
@@ -29,7 +30,7 @@ def test_the_host_snippet_runs(tiktok: FakeTikTok) -> None:
 
 
 def test_the_event_table_is_the_code_table() -> None:
-    rows = readme_table("CDP event")
+    rows = readme_table("CDP event", doc("fields"))
     expected = [[row.event, row.web or "—", row.app or "—"] for row in EVENT_TABLE]
     assert rows == expected
 
@@ -49,7 +50,7 @@ def _target(field: Field) -> str:
 
 
 def test_the_field_table_is_the_field_records() -> None:
-    rows = readme_table("field")
+    rows = readme_table("field", doc("fields"))
     assert [row[0] for row in rows] == [field.name for field in FIELDS]
     for field, (_name, source, target, notes) in zip(FIELDS, rows, strict=True):
         assert source == ("`, `".join(field.source) or "—"), field.name
@@ -72,3 +73,36 @@ def test_ci_runs_the_readme_test_command() -> None:
     command = command.split("\n```", 1)[0].strip()
     ci = (Path(__file__).resolve().parents[1] / ".ci" / "run").read_text(encoding="utf-8")
     assert ci.strip().splitlines()[-1] == command
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _outside_code(text: str) -> str:
+    text = re.sub(r"^```.*?^```", "", text, flags=re.S | re.M)
+    return re.sub(r"`[^`\n]*`", "", text)
+
+
+def _anchors(text: str) -> set[str]:
+    """GitHub's anchors for the headings of a markdown text."""
+    headings = re.findall(
+        r"^#{1,6} +(.+?) *$", re.sub(r"^```.*?^```", "", text, flags=re.S | re.M), re.M
+    )
+    return {re.sub(r"[^\w\- ]", "", heading.lower()).replace(" ", "-") for heading in headings}
+
+
+def test_every_relative_link_resolves() -> None:
+    pages = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+    broken = []
+    for page in pages:
+        text = page.read_text(encoding="utf-8")
+        for target in re.findall(r"\]\(([^)\s]+)\)", _outside_code(text)):
+            if re.match(r"[a-z]+:", target):
+                continue
+            path, _, anchor = target.partition("#")
+            file = (page.parent / path).resolve() if path else page
+            if not file.is_file():
+                broken.append(f"{page.name}: {target} (no such file)")
+            elif anchor and anchor not in _anchors(file.read_text(encoding="utf-8")):
+                broken.append(f"{page.name}: {target} (no such heading)")
+    assert broken == []

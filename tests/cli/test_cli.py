@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from jsonschema import Draft202012Validator
 from support.cli_helpers import ROOT, WAIT_S, no_traceback, read_line, run_cli, start_cli
-from support.helpers import readme_table
+from support.helpers import README, doc, readme_table
 
 from tiktok_destination import __version__, settings, variant
 from tiktok_destination.cli.main import main
@@ -272,9 +272,11 @@ def test_the_readme_names_every_command_and_exit_code() -> None:
 
     parser = build_parser()
     commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
-    assert [row[0].split()[0] for row in readme_table("command")] == list(commands.choices)
+    for page in (README, doc("command-line")):
+        names = [row[0].split()[0] for row in readme_table("command", page)]
+        assert names == list(commands.choices)
     codes = sorted(getattr(exits, name) for name in dir(exits) if name.startswith("EXIT_"))
-    assert [int(row[0]) for row in readme_table("exit")] == codes
+    assert [int(row[0]) for row in readme_table("exit", doc("command-line"))] == codes
 
 
 def test_skip_reasons_give_hints_that_help(

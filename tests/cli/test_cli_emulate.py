@@ -1,5 +1,5 @@
 """``tiktok-destination emulate``, used as a user would: started as a subprocess, sent to by
-``send``, asked for its events, stopped by SIGTERM; and the README's walkthrough, as written.
+``send``, asked for its events, stopped by SIGTERM; and docs/command-line.md's walkthrough.
 And as an attacker would, over raw sockets: lengths that lie, connections that say nothing,
 more connections than it serves at once."""
 
@@ -281,8 +281,8 @@ def test_injected_faults_are_retried_through(tmp_path: Path) -> None:
 
 
 def test_the_readme_walkthrough_runs_as_written(tmp_path: Path) -> None:
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    section = readme.split("### Test your pipeline locally", 1)[1]
+    page = (ROOT / "docs" / "command-line.md").read_text(encoding="utf-8")
+    section = page.split("## Test your pipeline locally", 1)[1]
     script = re.search(r"```sh\n(.*?)```", section, re.S)
     assert script is not None
     (tmp_path / "examples").mkdir()

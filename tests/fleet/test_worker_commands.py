@@ -17,7 +17,7 @@ import pytest
 import redis
 import requests
 from prometheus_client.parser import text_string_to_metric_families
-from support.helpers import README, TOKEN, readme_table
+from support.helpers import TOKEN, doc, readme_table
 from support.redis_server import RedisServer, free_port
 from support.tiktok_server import FakeTikTok, HttpStatus, payload
 from support.worker_helpers import (
@@ -234,7 +234,7 @@ def test_enqueue_adds_each_event_and_skips_broken_lines(
 
 
 def _readme_section() -> str:
-    return README.split("## Scaling out", 1)[1].split("\n## ", 1)[0]
+    return doc("scaling-out")
 
 
 def test_the_readme_lists_every_worker_flag_and_metric() -> None:

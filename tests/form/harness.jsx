@@ -1,4 +1,4 @@
-// The page the browser test drives: the README's host snippet (written beside this file as
+// The page the browser test drives: the host snippet of docs/settings-form.md (written beside this file as
 // host.jsx when the bundle is built), mounted with test hooks on `window`.
 import { createRef } from "react";
 import { createRoot } from "react-dom/client";

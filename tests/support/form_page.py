@@ -1,9 +1,10 @@
 """The settings form in a real browser: react-jsonschema-form bundled at test time, Chromium.
 
 ``page_dir()`` installs the npm packages pinned in ``tests/form/package.json`` and bundles
-``tests/form/harness.jsx`` with the README's host snippet into a cache outside the repository,
-keyed by a hash of those sources, so a second run reuses it. ``open_browser()`` starts the
-distribution's Chromium (``scripts/install-services`` installs it) through Playwright.
+``tests/form/harness.jsx`` with the host snippet of ``docs/settings-form.md`` into a cache
+outside the repository, keyed by a hash of those sources, so a second run reuses it.
+``open_browser()`` starts the distribution's Chromium (``scripts/install-services`` installs
+it) through Playwright.
 """
 
 from __future__ import annotations
@@ -54,9 +55,9 @@ INDEX = """<!doctype html>
 
 
 def host_snippet() -> str:
-    """The README's react-jsonschema-form host snippet (its only ``jsx`` block)."""
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    (snippet,) = re.findall(r"```jsx\n(.*?)```", readme, re.S)
+    """The react-jsonschema-form host snippet of docs/settings-form.md (its only ``jsx`` block)."""
+    page = (ROOT / "docs" / "settings-form.md").read_text(encoding="utf-8")
+    (snippet,) = re.findall(r"```jsx\n(.*?)```", page, re.S)
     return str(snippet)
 
 

@@ -12,12 +12,18 @@ from tiktok_destination import resources
 TOKEN = "tt-SECRET-7f3a9c0e-never-print-me"
 """A distinctive token, searched for in every log, outcome and repr."""
 OUTPUT_SCHEMA = "schemas/event-track-request.schema.json"
-README = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+DOCS = Path(__file__).resolve().parents[2] / "docs"
+README = (DOCS.parent / "README.md").read_text(encoding="utf-8")
+
+
+def doc(name: str) -> str:
+    """The text of the documentation page ``docs/<name>.md``."""
+    return (DOCS / f"{name}.md").read_text(encoding="utf-8")
 
 
 def readme_table(first_header: str, text: str = README) -> list[list[str]]:
-    """The cells of the table in ``text`` whose header starts with ``first_header``, row by row
-    (back-quotes stripped)."""
+    """The cells of the table in ``text`` (the README, or a page given by ``doc``) whose header
+    starts with ``first_header``, row by row (back-quotes stripped)."""
     rows = []
     for line in text.split(f"| {first_header} |", 1)[1].splitlines()[2:]:
         if not line.startswith("|"):

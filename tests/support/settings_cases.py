@@ -82,7 +82,7 @@ BAD: list[tuple[dict[str, Any], str]] = [
     ({**MINIMAL, "autodiscover_event_source": "yes"}, "autodiscover_event_source"),
 ]
 
-# The schema accepts these; validate_settings refuses them (README "Settings form": the rules
+# The schema accepts these; validate_settings refuses them (docs/settings-form.md: the rules
 # only validate_settings checks), keyed by the setting its problem names.
 VALIDATE_ONLY: dict[str, dict[str, Any]] = {
     "api_url": {**MINIMAL, "api_url": "http://example.com/track"},

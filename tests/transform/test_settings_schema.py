@@ -1,5 +1,6 @@
 """The settings schema and the manifest's ``ui_schema``: each kept equal to the code it describes,
-and the schema's verdict kept equal to ``validate_settings`` except where the README says not."""
+and the schema's verdict kept equal to ``validate_settings`` except where docs/settings-form.md
+says not."""
 
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ from tiktok_destination.facts import SOURCE_SETTING
 from tiktok_destination.fields import FIELD_NAMES
 
 ROOT = Path(__file__).resolve().parents[2]
-README = (ROOT / "README.md").read_text(encoding="utf-8")
+PAGE = (ROOT / "docs" / "settings-form.md").read_text(encoding="utf-8")
 SCHEMA = settings.schema()
 PROPERTIES: dict[str, Any] = SCHEMA["properties"]
 UI: dict[str, Any] = destination.manifest()["ui_schema"]
@@ -161,7 +162,7 @@ def test_rules_only_validate_settings_checks(key: str) -> None:
 
 
 def test_readme_lists_the_rules_only_validate_settings_checks() -> None:
-    section = README.split("### Rules only `validate_settings` checks", 1)[1].split("\n#", 1)[0]
+    section = PAGE.split("## Rules only `validate_settings` checks", 1)[1].split("\n#", 1)[0]
     rows = [line.split("|")[1] for line in section.splitlines() if line.startswith("| `")]
     named = {name for row in rows for name in re.findall(r"`([a-z_]+)`", row)}
     assert named == {re.split(r"[.\[]", key)[0] for key in VALIDATE_ONLY}
