@@ -279,6 +279,30 @@ APP_ANDROID_LAUNCH: dict[str, Any] = {
     "partners": {"tiktok": {"event_source": "app"}},
 }
 
+APP_AD_ITEM_GROUP: dict[str, Any] = {
+    "event_name": "add_to_cart",
+    "id": "app-ad-1",
+    "content_type": "product_group",
+    "search_term": "boots",
+    "items": [{"id": "G-1", "currency": "eur", "product": {"price": 4}, "quantity": 2}],
+    "context": {"app": {"namespace": "com.example.shop"}, "device": {"type": "ios"}},
+    "partners": {
+        "tiktok": {
+            "event_source": "app",
+            "ad": {
+                "callback": "cb",
+                "campaign_id": 7,
+                "ad_id": "8",
+                "creative_id": "9",
+                "is_retargeting": True,
+                "attributed": "false",
+                "attribution_type": "click",
+                "attribution_provider": "Adjust",
+            },
+        }
+    },
+}
+
 BASE_EVENTS: dict[str, dict[str, Any]] = {
     "web_purchase": WEB_PURCHASE,
     "web_view_item": WEB_VIEW_ITEM,
@@ -289,6 +313,7 @@ BASE_EVENTS: dict[str, dict[str, Any]] = {
     "offline_purchase": OFFLINE_PURCHASE,
     "app_ios_purchase": APP_IOS_PURCHASE,
     "app_android_launch": APP_ANDROID_LAUNCH,
+    "app_ad_item_group": APP_AD_ITEM_GROUP,
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -297,7 +322,9 @@ BASE_EVENTS: dict[str, dict[str, Any]] = {
 KNOWN_KEYS = (
     "event_name", "id", "value", "currency", "items", "context", "page", "url", "referrer",
     "device", "type", "ip", "user_agent", "language", "lang", "cookie", "advertising_id", "idfv",
-    "att_status", "app", "namespace", "name", "version", "user", "email", "email_sha256", "phone",
+    "att_status", "app", "namespace", "ad", "callback", "campaign_id", "ad_id", "creative_id",
+    "is_retargeting", "attributed", "attribution_type", "attribution_provider", "name", "version",
+    "user", "email", "email_sha256", "phone",
     "phone_sha256", "partners", "tiktok", "event_source", "ttclid", "ttp", "ldu", "shop_id",
     "event_timestamp", "event_id", "product", "price", "quantity", "content_type", "search_term",
     "status", "experience", "emails", "phone_number", "phone_prefix", "tier", "coupon", "revenue",
@@ -469,6 +496,18 @@ event_shaped_body = _object(
                     ttp=ids,
                     shop_id=ids,
                     ldu=_or_json(st.sampled_from([True, False, "true", "FALSE", "no"])),
+                    ad=_or_json(
+                        _object(
+                            callback=ids,
+                            campaign_id=ids,
+                            ad_id=ids,
+                            creative_id=ids,
+                            is_retargeting=_or_json(st.sampled_from([True, False, "true", "x"])),
+                            attributed=_or_json(st.sampled_from([True, False, "false", 1])),
+                            attribution_type=texts,
+                            attribution_provider=texts,
+                        )
+                    ),
                 )
             )
         )
@@ -761,6 +800,28 @@ def test_base_events_are_sent(name: str) -> None:
     user = outcome["payload"]["data"][0].get("user", {})
     if "email" in BASE_EVENTS[name].get("user", {}):
         assert "email" in user
+
+
+def test_app_events_carry_the_ad_object_and_their_content_type() -> None:
+    outcome = check(copy.deepcopy(APP_AD_ITEM_GROUP), SENT_WITH["app_ad_item_group"])
+    assert outcome["status"] == "ok", outcome
+    data = outcome["payload"]["data"][0]
+    assert data["ad"] == {
+        "callback": "cb",
+        "campaign_id": "7",
+        "ad_id": "8",
+        "creative_id": "9",
+        "is_retargeting": True,
+        "attributed": False,
+        "attribution_type": "click",
+        "attribution_provider": "Adjust",
+    }
+    properties = data["properties"]
+    assert properties["content_type"] == "product_group"
+    assert [content["content_type"] for content in properties["contents"]] == ["product_group"]
+    assert properties["currency"] == "EUR"
+    assert properties["search_string"] == properties["query"] == "boots"
+    assert properties["order_id"] == "app-ad-1"
 
 
 @pytest.mark.parametrize(
