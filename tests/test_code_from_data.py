@@ -221,11 +221,12 @@ def test_paths_out_of_the_grammar_are_refused_naming_why(path: str, words: str) 
 
 
 def test_the_schema_carries_the_path_grammar() -> None:
-    from tiktok_destination.expressions import PATH_PATTERN
+    from tiktok_destination.expressions import PATH_PATTERN, TEMPLATE_MAX_CHARS
 
     branches = settings.schema()["$defs"]["source_expression"]["oneOf"]
-    assert branches[0]["title"] == "Property path"
+    assert [branch["title"] for branch in branches[:2]] == ["Property path", "Template"]
     assert branches[0]["pattern"] == PATH_PATTERN
+    assert branches[1]["maxLength"] == TEMPLATE_MAX_CHARS
 
 
 @given(st.text(alphabet="ab.{} \n\x00\u2028", max_size=24))

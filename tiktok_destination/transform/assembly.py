@@ -26,7 +26,7 @@ from tiktok_destination.transform.sections import (
 )
 
 Assemble = Callable[[Any, EventWalk, dict[str, Any]], None]
-"""Adds the sections of one event to its ``data[0]``: ``assemble(event, reading, data)``."""
+"""Adds the sections of one event to its ``data[0]``: ``assemble(event, walk, data)``."""
 
 
 def assembler(config: Config, source: str, platform: str | None) -> Assemble:
