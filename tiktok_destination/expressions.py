@@ -104,7 +104,12 @@ def path_getter(path: str) -> Getter:
 
         return get_indexed
 
-    # No list indices: objects only, a missing key or a non-object ending the walk.
+    return _FITTED[len(keys)](*keys) if len(keys) in _FITTED else _object_walk(keys)
+
+
+def _object_walk(keys: tuple[str, ...]) -> Getter:
+    """No list indices: objects only, a missing key or a non-object ending the walk."""
+
     def get(node: Any) -> Any:
         for key in keys:
             if not isinstance(node, dict):
@@ -115,6 +120,46 @@ def path_getter(path: str) -> Getter:
         return node
 
     return get
+
+
+# The same walk fitted to the common depths, with no loop: most fields are read this way, once
+# or more per event (``_object_walk`` is the rule; a property test holds these to it).
+
+
+def _one_key(k1: str) -> Getter:
+    def get(node: Any) -> Any:
+        value = node.get(k1) if isinstance(node, dict) else None
+        return None if value is None or (not value and isinstance(value, _CONTAINERS)) else value
+
+    return get
+
+
+def _two_keys(k1: str, k2: str) -> Getter:
+    def get(node: Any) -> Any:
+        if not isinstance(node, dict):
+            return None
+        node = node.get(k1)
+        value = node.get(k2) if isinstance(node, dict) else None
+        return None if value is None or (not value and isinstance(value, _CONTAINERS)) else value
+
+    return get
+
+
+def _three_keys(k1: str, k2: str, k3: str) -> Getter:
+    def get(node: Any) -> Any:
+        if not isinstance(node, dict):
+            return None
+        node = node.get(k1)
+        if not isinstance(node, dict):
+            return None
+        node = node.get(k2)
+        value = node.get(k3) if isinstance(node, dict) else None
+        return None if value is None or (not value and isinstance(value, _CONTAINERS)) else value
+
+    return get
+
+
+_FITTED: dict[int, Callable[..., Getter]] = {1: _one_key, 2: _two_keys, 3: _three_keys}
 
 
 def _as_text(value: Any) -> str:

@@ -58,6 +58,8 @@ class _Step(NamedTuple):
     """A ``Query`` fallback or ``default_from`` of another field reads the value it sends."""
     hash: UserHasher | None = None
     """How a hashed field's value is hashed under one settings object (``bound``)."""
+    get: Getter | None = None
+    """The getter of the field's source under one settings object (``bound``)."""
 
 
 _QUERIED = frozenset(
@@ -112,9 +114,13 @@ Steps = tuple[_Step, ...]
 
 
 def bound(steps: Steps, config: Config) -> Steps:
-    """``steps`` for ``config``: each hashed field with its hasher made once."""
+    """``steps`` for ``config``: each field with the getter of its source, and each hashed one
+    with its hasher, made once."""
     return tuple(
-        step if step.read is not None else step._replace(hash=user_hasher(step.record, config))
+        step._replace(
+            get=config.fields[step.name],
+            hash=None if step.read is not None else user_hasher(step.record, config),
+        )
         for step in steps
     )
 
@@ -232,9 +238,9 @@ def build_section(steps: Steps, node: Any, reading: EventWalk, where: str = "") 
     """A section's keys read from ``node`` (the event, or one item); empty ones left out.
     ``steps`` are ``bound`` to the reading's settings."""
     built: dict[str, Any] = {}
-    fields = reading.config.fields
-    for name, key, read, plain, record, left_out, kept, hash_value in steps:
-        raw = fields[name](node)
+    for name, key, read, plain, record, left_out, kept, hash_value, get in steps:
+        assert get is not None
+        raw = get(node)
         if raw is not None:
             try:
                 if read is not None:
