@@ -41,7 +41,6 @@ GROUP_OF_SECTION: Final = {
     "user": "user",
     "page": "page",
     "app": "app",
-    "ad": "app",
     "properties": "purchase",
     "item": "items",
     "lead": "lead",
