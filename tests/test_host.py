@@ -15,7 +15,7 @@ from typing import Any
 import pluggy
 
 import tiktok_destination
-from tiktok_destination import hookspecs, resources, settings
+from tiktok_destination import form, hookspecs, resources, settings
 
 ROOT = Path(__file__).resolve().parents[1]
 SETTINGS = {"access_token": "host-token", "pixel_id": "PIXEL", "app_id": "APP"}
@@ -41,7 +41,9 @@ def test_manifest(host: pluggy.PluginManager) -> None:
         == tiktok_destination.__version__
         == metadata.version("tiktok-destination")
     )
-    assert manifest["settings_schema"] == settings.schema()
+    suggested = settings.schema()  # the schema, with TikTok's event names as suggestions
+    form.suggest_standard_events(suggested)
+    assert manifest["settings_schema"] == suggested
     specs = {
         name
         for name, _ in inspect.getmembers(hookspecs, inspect.isfunction)

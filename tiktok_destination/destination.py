@@ -15,7 +15,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from tiktok_destination import resources, state
+from tiktok_destination import form, resources, state
 from tiktok_destination import settings as settings_module
 from tiktok_destination.errors import SettingsError
 from tiktok_destination.outcomes import SendOutcome, TransformOutcome, invalid, send_outcome
@@ -27,10 +27,11 @@ log = logging.getLogger("tiktok_destination")
 
 
 def manifest() -> dict[str, Any]:
-    """``plugin.json`` with its ``settings_schema`` reference replaced by the schema itself."""
+    """``plugin.json`` with its ``settings_schema`` reference replaced by the schema itself, and
+    its form completed from the field records (``form.complete``)."""
     document: dict[str, Any] = resources.load_json("plugin.json")
     document["settings_schema"] = resources.load_json(document["settings_schema"])
-    return document
+    return form.complete(document)
 
 
 def validate_settings(settings: Any) -> list[str]:
