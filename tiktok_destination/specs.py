@@ -1,5 +1,5 @@
 """The event specs (the ``event_spec`` setting): where each field is read by default, and which
-event names the built-in table knows, as data (docs/fields.md, "Event specs").
+event names the built-in table knows, as data (docs/fields.md, "Segment messages").
 
 ``standard`` is the shape of ``fields.FIELDS`` and ``fields.EVENT_TABLE``; ``segment`` is the
 Segment Spec message (``type``, ``event``, ``properties``, ``context``, ``userId``, ...) that
