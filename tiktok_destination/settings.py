@@ -20,8 +20,9 @@ from tiktok_destination import api_url, resources
 from tiktok_destination.errors import SettingsError as SettingsError
 from tiktok_destination.expressions import Getter, expression_problem, getter_for
 from tiktok_destination.facts import EVENT_SOURCES, SOURCE_SETTING, scope_of
-from tiktok_destination.fields import BUILTIN_KEYS, EVENT_TABLE, FIELDS, VIEW_CONTENT_OPTIONAL
+from tiktok_destination.fields import BUILTIN_KEYS, FIELDS
 from tiktok_destination.quoting import kind, quote
+from tiktok_destination.specs import SPECS, STANDARD, Spec
 
 SCHEMA_FILE = "schemas/settings.schema.json"
 SECRET_KEYS = frozenset({"access_token"})
@@ -163,9 +164,10 @@ def _cross_field_problems(settings: Mapping[str, Any]) -> list[str]:
         if url_problem is not None:
             problems.append(f"api_url: {url_problem}")
     seen: dict[tuple[str, str | None], int] = {}
+    spec = SPECS.get(str(settings.get("event_spec")), STANDARD)
     for index, row in enumerate(settings.get("event_mapping") or []):
         if isinstance(row, dict) and isinstance(row.get("event"), str):
-            key = (row["event"], row.get("event_source"))
+            key = (spec.key(row["event"]), row.get("event_source"))
             if key in seen:
                 problems.append(
                     f"event_mapping[{index}]: maps {row['event']!r} again "
@@ -316,6 +318,8 @@ class Config:
     """Consent categories an event must grant, trimmed and lower-cased."""
     delivery: DeliveryConfig
     expressions: dict[str, Any] = field(default_factory=dict)
+    spec: Spec = STANDARD
+    """The ``event_spec`` setting: how events are named, where fields are read by default."""
     """The source expression each of ``fields`` was read into a getter from."""
     sections: dict[tuple[str, str | None], Any] = field(default_factory=dict, repr=False)
     """Filled on first use by ``assembly.assembler``: per ``(source, platform)`` (the platform
@@ -326,24 +330,28 @@ class Config:
     unmapped names again and again; their hint costs a fuzzy search)."""
 
 
-def _event_names(settings: Mapping[str, Any]) -> dict[str, dict[str, str]]:
-    """The event-name table of each source: the built-in table, then ``event_mapping`` rows from
-    the least to the most specific (no source, then ``web`` for web, offline and crm, then the
-    exact source), each overriding the ones before."""
+_ROW_COLUMN = {"web": "web", "app": "app", "offline": "offline", "crm": "web"}
+"""The column of the spec's event table each source reads."""
+
+
+def _event_names(settings: Mapping[str, Any], spec: Spec) -> dict[str, dict[str, str]]:
+    """The event-name table of each source (keyed by ``spec.key``): the spec's built-in table,
+    then ``event_mapping`` rows from the least to the most specific (no source, then ``web`` for
+    web, offline and crm, then the exact source), each overriding the ones before."""
     view_content = set(settings["view_content_events"])
     names: dict[str, dict[str, str]] = {}
     for source in EVENT_SOURCES:
         table = {
-            row.event: name
-            for row in EVENT_TABLE
-            if (name := getattr(row, scope_of(source)))
-            and (row.event not in VIEW_CONTENT_OPTIONAL or row.event in view_content)
+            spec.key(row.event): name
+            for row in spec.events
+            if (name := getattr(row, _ROW_COLUMN[source]))
+            and (row.event not in spec.view_content_optional or row.event in view_content)
         }
         covering = (None, "web", source) if scope_of(source) == "web" else (None, source)
         for level in covering:
             for row in settings["event_mapping"]:
                 if row.get("event_source") == level:
-                    table[row["event"]] = row["tiktok_event"]
+                    table[spec.key(row["event"])] = row["tiktok_event"]
         names[source] = table
     return names
 
@@ -361,10 +369,13 @@ def make_config(settings: Mapping[str, Any]) -> Config:
         raise SettingsError(problems)
     full = {**defaults(), **settings}
     smart = full["smart_mapping"]
+    spec = SPECS[full["event_spec"]]
+    # A record the spec does not name keeps its own source: never a field without a getter.
+    sources = {record.name: spec.sources.get(record.name, record.source) for record in FIELDS}
     expressions = {
-        spec.name: smart[spec.name] if spec.name in smart else list(spec.source)
-        for spec in FIELDS
-        if spec.name in smart or spec.source
+        name: smart[name] if name in smart else list(source)
+        for name, source in sources.items()
+        if name in smart or source
     }
     fields = {name: getter_for(source, name) for name, source in expressions.items()}
     return Config(
@@ -372,7 +383,7 @@ def make_config(settings: Mapping[str, Any]) -> Config:
             source: full[setting] for source, setting in SOURCE_SETTING.items() if full.get(setting)
         },
         test_event_code=full.get("test_event_code"),
-        event_names=_event_names(full),
+        event_names=_event_names(full, spec),
         fields=fields,
         custom_event_properties=_custom(full["custom_event_properties"], "custom_event_properties"),
         custom_user_properties=_custom(full["custom_user_properties"], "custom_user_properties"),
@@ -384,4 +395,5 @@ def make_config(settings: Mapping[str, Any]) -> Config:
         ),
         delivery=DeliveryConfig(full["access_token"], **{key: full[key] for key in DELIVERY_KEYS}),
         expressions=expressions,
+        spec=spec,
     )

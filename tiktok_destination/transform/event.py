@@ -9,8 +9,10 @@ from __future__ import annotations
 import difflib
 import hashlib
 import json
+from functools import cache
 from typing import Any
 
+from tiktok_destination.expressions import Getter, path_getter
 from tiktok_destination.facts import (
     EVENT_MAX_AGE_S,
     EVENT_MAX_AHEAD_S,
@@ -19,10 +21,11 @@ from tiktok_destination.facts import (
     WEB_STANDARD_EVENTS,
     scope_of,
 )
-from tiktok_destination.fields import FIELD, PLATFORMS, VIEW_CONTENT_OPTIONAL
+from tiktok_destination.fields import FIELD, PLATFORMS
 from tiktok_destination.outcomes import TransformOutcome, invalid, ok, skipped
 from tiktok_destination.quoting import kind, quote
 from tiktok_destination.settings import Config
+from tiktok_destination.specs import Call, Spec
 from tiktok_destination.transform.assembly import assembler
 from tiktok_destination.transform.sections import (
     EventWalk,
@@ -42,16 +45,31 @@ def event_source(event: dict[str, Any], config: Config, warnings: list[str]) -> 
         warnings.append(
             f"event_source: ignored {quote(value)}, not one of {', '.join(EVENT_SOURCES)}"
         )
-    if config.autodiscover_event_source:
-        experience = config.fields.get("experience_type")
-        kind = experience(event) if experience else None
-        if isinstance(kind, str) and kind.strip().lower() == "native app":
-            return "app"
-        context = event.get("context")
-        app = context.get("app") if isinstance(context, dict) else None
-        if isinstance(app, dict) and app:
-            return "app"
+    if config.autodiscover_event_source and _discovered_app(event, config):
+        return "app"
     return "web"
+
+
+def _discovered_app(event: dict[str, Any], config: Config) -> bool:
+    """Autodiscovery as the spec says: an iOS or Android device platform, or (the standard spec)
+    ``experience_type`` "native app" or a non-empty ``context.app``."""
+    spec = config.spec
+    if any(platform_of(get(event)) for get in _getters(spec.app_platform_paths)):
+        return True
+    if not spec.app_from_context_app:
+        return False
+    experience = config.fields.get("experience_type")
+    kind = experience(event) if experience else None
+    if isinstance(kind, str) and kind.strip().lower() == "native app":
+        return True
+    context = event.get("context")
+    app = context.get("app") if isinstance(context, dict) else None
+    return isinstance(app, dict) and bool(app)
+
+
+@cache
+def _getters(paths: tuple[str, ...]) -> tuple[Getter, ...]:
+    return tuple(path_getter(path) for path in paths)
 
 
 # Sorted keys make the text canonical; a cycle ends in RecursionError, caught below.
@@ -143,6 +161,8 @@ def consent_lacking(event: dict[str, Any], config: Config) -> list[str]:
     if not config.required_consent:
         return []
     value = config.fields["consent_categories"](event)
+    if isinstance(value, dict):  # {category: true / false}, as Segment's consent object
+        value = [category for category, given in value.items() if given is True]
     items = value.split(",") if isinstance(value, str) else value if isinstance(value, list) else []
     granted = {item.strip().lower() for item in items if isinstance(item, str)}
     return [category for category in config.required_consent if category not in granted]
@@ -152,9 +172,9 @@ def transform(event: Any, config: Config, now: float) -> TransformOutcome:
     """The outcome for one event: ``ok`` with its payload, ``skipped`` or ``invalid``."""
     if not isinstance(event, dict):
         return invalid(f"event: expected a JSON object, got {kind(event)}")
-    name = event.get("event_name")
-    if not isinstance(name, str) or not name.strip():
-        return invalid("event_name: missing, empty or not a string")
+    name = event_name(event, config.spec)
+    if not isinstance(name, str):
+        return name
     lacking = consent_lacking(event, config)
     if lacking:
         return skipped(
@@ -163,7 +183,7 @@ def transform(event: Any, config: Config, now: float) -> TransformOutcome:
         )
     warnings: list[str] = []
     source = event_source(event, config, warnings)
-    tiktok_event = config.event_names[source].get(name)
+    tiktok_event = config.event_names[source].get(config.spec.key(name))
     if tiktok_event is None:
         return skipped(_skip_reason(name, source, config))
     if source == "offline" and tiktok_event not in WEB_STANDARD_EVENTS:
@@ -185,6 +205,35 @@ def transform(event: Any, config: Config, now: float) -> TransformOutcome:
     return ok(payload, warnings)
 
 
+def _call(event: dict[str, Any], spec: Spec) -> Call | TransformOutcome:
+    """What the event's call ``type`` makes it, in ``spec``; an ``invalid`` outcome for a type
+    the spec does not know."""
+    if not spec.calls or "type" not in event:
+        return spec.untyped
+    kind_of = event["type"]
+    call = spec.calls.get(kind_of.strip().lower()) if isinstance(kind_of, str) else None
+    if call is None:
+        return invalid(f"type: expected {', '.join(spec.calls)}, got {quote(kind_of)}")
+    return call
+
+
+def event_name(event: dict[str, Any], spec: Spec) -> str | TransformOutcome:
+    """The event's name as ``spec`` reads it, or the outcome of an event that has none to send:
+    ``skipped`` for a call that carries no conversion, ``invalid`` for a missing name."""
+    call = _call(event, spec)
+    if not isinstance(call, Call):
+        return call
+    if call.skip is not None:
+        return skipped(f"type {event['type'].strip().lower()}: {call.skip}")
+    if call.name is not None:
+        return call.name
+    where = call.name_path or ""
+    name = event.get(where)
+    if not isinstance(name, str) or not name.strip():
+        return invalid(f"{where}: missing, empty or not a string")
+    return name
+
+
 UNMAPPED_KEPT = 128
 """Skip reasons kept per settings, for names up to ``UNMAPPED_NAME_CHARS`` long."""
 UNMAPPED_NAME_CHARS = 128
@@ -203,21 +252,20 @@ def _skip_reason(name: str, source: str, config: Config) -> str:
 
 def _unmapped_reason(name: str, source: str, config: Config) -> str:
     """Why ``name`` is not sent for ``source``, and how to send it."""
+    spec = config.spec
     app_events = config.event_names.get("app", {})
-    if source != "app" and name in app_events and not config.autodiscover_event_source:
+    if source != "app" and spec.key(name) in app_events and not config.autodiscover_event_source:
         return (
             f"{quote(name)} is an app event, but this event was read as {source}: app events are "
-            'recognised by partners.tiktok.event_source "app", or, with autodiscover_event_source '
-            'on, by experience_type "native app" or a context.app object; to send it from '
-            f"{source}, map it in event_mapping"
+            f"recognised by {spec.app_hint}; to send it from {source}, map it in event_mapping"
         )
-    if name in VIEW_CONTENT_OPTIONAL:
+    if name in spec.view_content_optional:
         return (
             f"{name} is sent as ViewContent only when view_content_events lists it; "
             f"add {quote(name)} there or map it in event_mapping"
         )
     shown = json.dumps(name, ensure_ascii=False) if quote(name) == repr(name) else '"<name>"'
-    known = sorted({*config.event_names.get(source, {}), *VIEW_CONTENT_OPTIONAL})
+    known = sorted({*config.event_names.get(source, {}), *spec.view_content_optional})
     close = difflib.get_close_matches(name.strip().lower(), known, n=1, cutoff=0.75)
     hint = f" (did you mean {quote(close[0])}?)" if close and close[0] != name else ""
     return (

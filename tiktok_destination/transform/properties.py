@@ -94,6 +94,9 @@ def build_properties(
         del properties["value"]
         reading.warnings.append("transaction_value: left out with the currency it is in")
     items = fields["item_list"](event)
+    single = reading.config.spec.item_object_keys
+    if single and isinstance(items, dict):  # one product, carried in the event's properties
+        items = [items] if any(key in items for key in single) else None
     if items is not None:
         if not isinstance(items, list):
             raise FieldProblem(f"item_list: expected a list of items, got {kind(items)}")

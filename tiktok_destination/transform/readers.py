@@ -53,8 +53,21 @@ def _gaid(value: Any) -> str | None:
     return None if text is None else text.lower()
 
 
+APPLE_ATT_CODES = ("NOT_DETERMINED", "RESTRICTED", "DENIED", "AUTHORIZED")
+"""Apple's ``ATTrackingManager.AuthorizationStatus`` raw values 0-3, as mobile SDKs send them
+(RudderStack's ``context.device.attTrackingStatus``)."""
+AD_TRACKING = {True: "AUTHORIZED", False: "DENIED"}
+"""The ``adTrackingEnabled`` flag of Segment's ``context.device``, read as Segment's TikTok App
+Events action reads it."""
+
+
 def _att_status(value: Any) -> str | None:
-    """One of TikTok's ATT statuses, from any case and ``-`` or space separators."""
+    """One of TikTok's ATT statuses, from any case and ``-`` or space separators; also from
+    Apple's raw value (0-3) or an ad-tracking flag (``true``: authorized, ``false``: denied)."""
+    if isinstance(value, bool):
+        return AD_TRACKING[value]
+    if isinstance(value, int) and 0 <= value < len(APPLE_ATT_CODES):
+        return APPLE_ATT_CODES[value]
     text = _text(value)
     if text is None:
         return None
