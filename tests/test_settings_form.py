@@ -284,10 +284,10 @@ def test_every_field_record_has_words_and_one_group() -> None:
 
 
 def test_a_field_without_words_gets_a_title_group_and_its_sources() -> None:
-    field = Field("ad_callback", ("partners.tiktok.ad.callback",), ("app", "ad_callback"))
+    field = Field("app_store_rank", ("context.app.rank",), ("app", "rank"))
     words = form_words.label(field)
-    assert words == form_words.Label("Ad callback", "", "app")
-    assert form_words.help_line(field) == "Default: partners.tiktok.ad.callback."
+    assert words == form_words.Label("App store rank", "", "app")
+    assert form_words.help_line(field) == "Default: context.app.rank."
     unknown = Field("odd_thing", (), ("request", "odd"))
     assert form_words.label(unknown).group == form_words.FALLBACK_GROUP
     assert form_words.help_line(unknown) == "No default source: map it to use it."

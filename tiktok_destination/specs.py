@@ -113,6 +113,11 @@ SEGMENT_SOURCES: Final[dict[str, tuple[str, ...]]] = {
     "app_id": ("context.app.namespace",),
     "app_name": ("context.app.name",),
     "app_version": ("context.app.version",),
+    **{
+        record.name: (f"properties.ad.{record.target[1]}",)
+        for record in FIELDS
+        if record.target is not None and record.target[0] == "ad"
+    },
     "user_email": _traits("email"),
     "user_phone": _traits("phone"),
     "device_ip": ("context.ip", "request_ip"),
@@ -132,6 +137,7 @@ SEGMENT_SOURCES: Final[dict[str, tuple[str, ...]]] = {
     "transaction_status": ("properties.status",),
     "content_type": ("properties.content_type", "properties.contentType"),
     "currency": ("properties.currency",),
+    "item_currency": ("currency",),
     "description": ("properties.description",),
     "transaction_value": ("properties.value", "properties.revenue", "properties.total"),
     "item_list": ("properties.products", "properties.contents", "properties"),
