@@ -154,21 +154,22 @@ class SendRun:
                 "and does not save them",
                 file=self.err,
             )
-        self._progress = Progress(self.err, total_bytes)
-        self._workers = None if self.dry_run else Workers(self.window, "send")
-        try:
+        try:  # a stop may come as soon as the bar is drawn
+            with signals.held():  # a bar drawn is a bar kept, so it can be cleared
+                self._progress = Progress(self.err, total_bytes)
+            self._workers = None if self.dry_run else Workers(self.window, "send")
             with fewer_collections():
                 self._run(chunks, self._progress)
         except KeyboardInterrupt as stop:
-            self._progress.close()  # the message on a line of its own, not the bar's
+            self._close_progress()  # the message on a line of its own, not the bar's
             self.stopped_by = stop
             self._interrupted()
         except OutcomesNotWritten as error:
-            self._progress.close()
+            self._close_progress()
             self.not_written = error
             print(f"tiktok-destination: {error}; stopped", file=self.err)
         finally:
-            self._progress.close()
+            self._close_progress()
             if self._workers is not None:
                 self._workers.close()
         if not self.dry_run:
@@ -176,6 +177,11 @@ class SendRun:
                 self.refused = deliverer.stopped
         self._summary()
         return self.stopped_by is None and self.not_written is None
+
+    def _close_progress(self) -> None:
+        """Take the bar off the terminal (it is drawn again by no one)."""
+        if self._progress is not None:
+            self._progress.close()
 
     def _run(self, chunks: Iterable[Sequence[InputLine]], progress: Progress) -> None:
         for chunk in chunks:
