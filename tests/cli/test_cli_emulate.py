@@ -6,13 +6,11 @@ more connections than it serves at once."""
 from __future__ import annotations
 
 import json
-import os
 import re
 import select
 import signal
 import socket
 import subprocess
-import sys
 import time
 import urllib.request
 from collections import Counter
@@ -22,7 +20,6 @@ from typing import Any
 
 import pytest
 from support.cli_helpers import (
-    ROOT,
     WAIT_S,
     cli_command,
     no_traceback,
@@ -278,30 +275,3 @@ def test_injected_faults_are_retried_through(tmp_path: Path) -> None:
     finally:
         emulated.process.kill()
         emulated.process.wait(timeout=WAIT_S)
-
-
-def test_the_readme_walkthrough_runs_as_written(tmp_path: Path) -> None:
-    page = (ROOT / "docs" / "command-line.md").read_text(encoding="utf-8")
-    section = page.split("## Test your pipeline locally", 1)[1]
-    script = re.search(r"```sh\n(.*?)```", section, re.S)
-    assert script is not None
-    (tmp_path / "examples").mkdir()
-    (tmp_path / "examples" / "events.jsonl").write_bytes(
-        (ROOT / "examples/events.jsonl").read_bytes()
-    )
-    path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
-    done = subprocess.run(
-        ["bash", "-c", script.group(1)],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=WAIT_S * 2,
-        env={**os.environ, "PATH": path},
-        check=False,
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
-    kept = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
-    ids = [e["event_id"] for e in kept]
-    assert len(ids) == len(set(ids)) >= 5  # sent twice, kept once each
-    outcomes = [json.loads(line) for line in (tmp_path / "outcomes.jsonl").read_text().splitlines()]
-    assert {o["status"] for o in outcomes} >= {"delivered", "skipped", "invalid"}

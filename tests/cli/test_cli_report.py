@@ -65,8 +65,9 @@ def test_report_json_gives_the_known_coverage(tmp_path: Path) -> None:
         "ttclid": 0.25,
         "ttp": 0.25,
         "ip+user_agent": 0.25,
-        "idfa/gaid": 0.0,
-    }
+    }  # no idfa/gaid: an app key
+    assert groups["web", "CompletePayment"]["no_match_key"] == 0.25  # ip alone is no key
+    assert "ttclid" not in groups["app", "LaunchAPP"]["match_keys"]  # a web key
     assert groups["web", "Search"]["match_keys"]["external_id"] == 1.0
     assert groups["app", "LaunchAPP"]["match_keys"]["idfa/gaid"] == 1.0
     assert report["skipped"]["events"] == 2
@@ -83,6 +84,10 @@ def test_report_json_gives_the_known_coverage(tmp_path: Path) -> None:
         "event",
         "events",
         *groups["web", "CompletePayment"]["match_keys"],
+        "idfa/gaid",
+        "no",
+        "key",
+        "warned",
     ]
     assert first.split() == [
         "web",
@@ -94,7 +99,9 @@ def test_report_json_gives_the_known_coverage(tmp_path: Path) -> None:
         "25%",
         "25%",
         "25%",
-        "0%",
+        "—",  # idfa/gaid does not apply to web events
+        "25%",
+        "4",  # each dated 2023: more than 28 days old
     ]
 
 

@@ -201,7 +201,7 @@ def test_a_refused_token_fails_everything_without_showing_it(
     settings = write_settings(tmp_path / "s.json", tiktok, batch_size=5)
     events = write_events(tmp_path / "e.jsonl", [purchase(n) for n in range(12)])
     out = tmp_path / "out.jsonl"
-    assert main(send(settings, events, "--outcomes", str(out))) == 1
+    assert main(send(settings, events, "--outcomes", str(out))) == 4  # refused configuration
     records = final(read_outcomes(out))
     assert [r["status"] for r in records.values()] == ["failed"] * 12
     assert "access_token" in records[1]["message"]
@@ -360,7 +360,7 @@ def test_a_terminal_shows_a_progress_bar_with_total_percent_and_eta(tmp_path: Pa
     assert all("ETA" in bar and "failed" in bar for bar in bars)
     assert all(len(bar) <= 80 for bar in bars)
     assert any(bar.split("%")[0].strip() not in ("0", "") for bar in bars)  # it moved on
-    assert "read 3000: ok 3000" in shown and TOKEN not in shown
+    assert "read 3,000: ok 3,000" in shown and TOKEN not in shown
     assert plain.returncode == 0 and "\r" not in plain.stderr  # no bar off a terminal
 
 

@@ -21,7 +21,7 @@ class Progress:
 
     def __init__(self, stream: IO[str], total_bytes: int | None) -> None:
         self._bar: tqdm[Any] = tqdm(
-            desc=self._counts(Counter(), 0),
+            desc=self._counts(Counter(), 0, 0),
             total=total_bytes,
             file=stream,
             disable=not stream.isatty(),
@@ -32,20 +32,23 @@ class Progress:
         )
         self._position = 0
 
-    def show(self, position: int, counts: Counter[str], read: int) -> None:
-        """``position``: bytes read so far; ``counts``: outcomes by status."""
+    def show(self, position: int, counts: Counter[str], read: int, passed: int = 0) -> None:
+        """``position``: bytes read so far; ``counts``: outcomes by status; ``read``: events
+        read to send; ``passed``: lines passed over (``--resume``: an earlier run finished them;
+        their bytes are in ``position`` too, so the count says why the bar moved)."""
         if self._bar.disable:
             return
-        self._bar.set_description_str(self._counts(counts, read), refresh=False)
+        self._bar.set_description_str(self._counts(counts, read, passed), refresh=False)
         self._bar.update(position - self._position)
         self._position = position
 
     @staticmethod
-    def _counts(counts: Counter[str], read: int) -> str:
-        return (
+    def _counts(counts: Counter[str], read: int, passed: int) -> str:
+        shown = (
             f"failed {counts['failed']:,} · rejected {counts['rejected']:,} · "
             f"delivered {counts['delivered']:,} · read {read:,}"
         )
+        return f"{shown} · passed over {passed:,}" if passed else shown
 
     def close(self) -> None:
         self._bar.close()

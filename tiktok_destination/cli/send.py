@@ -111,4 +111,4 @@ def cmd_send(args: argparse.Namespace) -> int:
         return signals.exit_code(run.stopped_by)
     if run.not_written is not None:
         return EXIT_FAILED
-    return send_exit_code(run.final_counts())
+    return send_exit_code(run.final_counts(), config_refused=run.refused is not None)

@@ -41,6 +41,7 @@ from tiktok_destination.cli.outcome_log import (
     record_lines,
 )
 from tiktok_destination.cli.progress import Progress
+from tiktok_destination.cli.reasons import most_frequent, reason
 from tiktok_destination.cli.resume import CHANGED, Finished
 from tiktok_destination.delivery import batching
 from tiktok_destination.delivery.in_flight import Workers
@@ -66,6 +67,8 @@ INTERRUPTED_DURING = (
     "(TikTok deduplicates by event_id)"
 )
 DRY_RUN = "dry run: not sent"
+TOP_WARNINGS = 3
+"""Warnings the summary names, most frequent first."""
 
 
 @contextmanager
@@ -130,6 +133,12 @@ class SendRun:
         self.changed = 0
         """Lines an earlier run finished that are not the same lines any more: sent."""
         self.requests = 0
+        self.warned = 0
+        """Events sent (or to be sent) with at least one warning."""
+        self.warnings: Counter[str] = Counter()
+        """Warnings of the events sent, by reason."""
+        self.refused: str | None = None
+        """Why TikTok refused the configuration (what to fix), when it did."""
         self.stopped_by: KeyboardInterrupt | None = None
         self.not_written: OutcomesNotWritten | None = None
         self.position: Callable[[], int] = lambda: 0
@@ -145,23 +154,34 @@ class SendRun:
                 "and does not save them",
                 file=self.err,
             )
-        self._progress = Progress(self.err, total_bytes)
-        self._workers = None if self.dry_run else Workers(self.window, "send")
-        try:
+        try:  # a stop may come as soon as the bar is drawn
+            with signals.held():  # a bar drawn is a bar kept, so it can be cleared
+                self._progress = Progress(self.err, total_bytes)
+            self._workers = None if self.dry_run else Workers(self.window, "send")
             with fewer_collections():
                 self._run(chunks, self._progress)
         except KeyboardInterrupt as stop:
+            self._close_progress()  # the message on a line of its own, not the bar's
             self.stopped_by = stop
             self._interrupted()
         except OutcomesNotWritten as error:
+            self._close_progress()
             self.not_written = error
             print(f"tiktok-destination: {error}; stopped", file=self.err)
         finally:
-            self._progress.close()
+            self._close_progress()
             if self._workers is not None:
                 self._workers.close()
+        if not self.dry_run:
+            with state.deliverer_for(self.settings) as deliverer:
+                self.refused = deliverer.stopped
         self._summary()
         return self.stopped_by is None and self.not_written is None
+
+    def _close_progress(self) -> None:
+        """Take the bar off the terminal (it is drawn again by no one)."""
+        if self._progress is not None:
+            self._progress.close()
 
     def _run(self, chunks: Iterable[Sequence[InputLine]], progress: Progress) -> None:
         for chunk in chunks:
@@ -170,7 +190,7 @@ class SendRun:
             self._flush_waiting()
             self._send_ready()
             self._collect()
-            progress.show(self.position(), self.counts, self.read)
+            progress.show(self.position(), self.counts, self.read, sum(self.resumed.values()))
         for key in list(self.groups):
             self._flush(key)
         self._send_ready()
@@ -231,6 +251,10 @@ class SendRun:
                 if status == "ok":
                     self._buffer(line, line_hash, outcome["payload"])
                     ok += 1
+                    warnings = outcome.get("warnings")
+                    if warnings:
+                        self.warned += 1
+                        self.warnings.update(reason(text) for text in warnings)
                     continue
                 message = outcome.get("reason") or outcome["error"]
                 named = (line, own_event_id(event), line_hash)
@@ -361,14 +385,29 @@ class SendRun:
         print("interrupted: the events not sent are recorded as failed", file=self.err)
 
     def _summary(self) -> None:
-        counts = ", ".join(f"{status} {self.counts[status]}" for status in STATUSES)
-        extra = f", {self.requests} requests planned (dry run)" if self.dry_run else ""
+        counts = ", ".join(f"{status} {self.counts[status]:,}" for status in STATUSES)
+        extra = f", {self.requests:,} requests planned (dry run)" if self.dry_run else ""
         resumed = sum(self.resumed.values())
         if resumed:
-            extra += f"; {resumed} lines finished by an earlier run, passed over"
+            extra += f"; {resumed:,} lines finished by an earlier run, passed over"
         if self.changed:
             extra += (
-                f"; {self.changed} lines differ from the lines the outcomes file recorded as "
+                f"; {self.changed:,} lines differ from the lines the outcomes file recorded as "
                 "finished (another input?), sent"
             )
-        print(f"read {self.read}: {counts}{extra}", file=self.err)
+        print(f"read {self.read:,}: {counts}{extra}", file=self.err)
+        if self.warned:
+            top = "; ".join(
+                f"({n:,}) {text}" for text, n in most_frequent(self.warnings, TOP_WARNINGS)
+            )
+            sent = "to send" if self.dry_run else "sent"
+            print(
+                f"warnings: {self.warned:,} events {sent} with warnings; most frequent: {top}",
+                file=self.err,
+            )
+        if self.refused is not None and self.counts["failed"]:
+            print(
+                f"tiktok-destination: TikTok refused the configuration: {self.refused}; "
+                "then --resume sends what failed",
+                file=self.err,
+            )
