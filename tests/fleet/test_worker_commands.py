@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import signal
 import socket
 import subprocess
@@ -37,6 +38,8 @@ from tiktok_destination.fleet.metrics import WorkerMetrics
 from tiktok_destination.fleet.streams import EVENT_FIELD
 from tiktok_destination.state import config_for
 
+STAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z (INFO|WARNING|ERROR) ")
+"""How every line a worker prints starts: the UTC time to the millisecond, the level."""
 WAIT_S = 30.0
 """Bound of every wait for a worker process."""
 
@@ -289,8 +292,9 @@ def test_bad_arguments_and_an_unreachable_redis_are_one_line_never_a_traceback(
         assert "error: argument" in capsys.readouterr().err
     unreachable = f"redis://127.0.0.1:{free_port()}/0"
     assert cli.main(["worker", "--settings", settings, "--redis", unreachable]) == 1
-    err = capsys.readouterr().err
-    assert err.startswith("tiktok-destination: redis: ") and "Traceback" not in err
+    [line] = capsys.readouterr().err.splitlines()
+    assert STAMP.match(line), line
+    assert line.split(" ", 1)[1].startswith("ERROR tiktok-destination: redis: ")
     with socket.socket() as busy:
         busy.bind(("0.0.0.0", 0))
         busy.listen()
