@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 import signal
 import socket
 import subprocess
@@ -22,6 +21,7 @@ from support.helpers import TOKEN, doc, readme_table
 from support.redis_server import RedisServer, free_port
 from support.tiktok_server import FakeTikTok, HttpStatus, payload
 from support.worker_helpers import (
+    STAMP,
     STREAM,
     add_events,
     dead,
@@ -38,8 +38,6 @@ from tiktok_destination.fleet.metrics import WorkerMetrics
 from tiktok_destination.fleet.streams import EVENT_FIELD
 from tiktok_destination.state import config_for
 
-STAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z (INFO|WARNING|ERROR) ")
-"""How every line a worker prints starts: the UTC time to the millisecond, the level."""
 WAIT_S = 30.0
 """Bound of every wait for a worker process."""
 

@@ -163,7 +163,7 @@ class Worker:
         holders = self.reader.holders()
         gone = set(self.heartbeat.gone(list(holders)))
         held = ", ".join(
-            f"{printable(name)}: {count}{' gone' if name in gone else ''}"
+            f"{printable(name)}: {count}{' without heartbeat' if name in gone else ''}"
             for name, count in holders.items()
         )
         pending = f"pending {sum(holders.values())} ({held})" if holders else "nothing pending"
