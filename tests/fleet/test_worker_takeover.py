@@ -93,7 +93,7 @@ def test_a_worker_killed_holding_entries_is_taken_over_within_seconds(
             killed = time.monotonic()
         b = start_worker(good, redis_server.url, "b", "--exit-when-idle", "1")
         workers.append(b)
-        finished = set()
+        finished: set[str] = set()
         while not set(held) <= finished:
             assert time.monotonic() - killed < TAKE_OVER_BOUND_S, "not taken over in time"
             finished = {record["entry"] for record in outcomes(redis_client)}
