@@ -1,19 +1,21 @@
 """A fleet you can watch: the start-up line, timestamped lines, and a fast take-over.
 
-Worker ``a`` is stuck in a request to a server that never answers while it holds entries, and is
-killed with ``kill -9``; worker ``b``, started after, takes them over as soon as ``a``'s
-heartbeat has expired, well before ``--claim-after`` (60 s), and every event reaches TikTok
-exactly once.
+Worker ``a`` is stuck in a request to a server that never answers while it holds entries; worker
+``b`` runs beside it and leaves them alone for longer than a heartbeat's TTL (``a`` lives); then
+``a`` is killed with ``kill -9``, and ``b`` takes them over as soon as ``a``'s heartbeat has
+expired, well before ``--claim-after`` (60 s); every event reaches TikTok exactly once.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -56,11 +58,25 @@ def hang(_request: Request) -> Iterator[float]:
     yield 120.0  # never answers (the server's stop wakes it)
 
 
+FAR_FROM_UTC = "IST-5:30"
+"""A local time zone (POSIX form, no tz database needed) 5 h 30 off UTC: stamps must be UTC."""
+
+
 def start_worker(settings: Path, url: str, name: str, *extra: str) -> subprocess.Popen[str]:
     command = [sys.executable, "-m", "tiktok_destination", "worker", "--settings", str(settings)]
     command += ["--redis", url, "--stream", STREAM, "--consumer", name]
     command += ["--claim-after", f"{CLAIM_AFTER_S:g}", *extra]
-    return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        command,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "TZ": FAR_FROM_UTC},
+    )
+
+
+def stamp_of(line: str) -> datetime:
+    return datetime.strptime(line.split(" ", 1)[0], "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
 
 
 def write(path: Path, settings: dict[str, Any]) -> Path:
@@ -88,11 +104,13 @@ def test_a_worker_killed_holding_entries_is_taken_over_within_seconds(
             workers.append(a)
             wait_for(lambda: black_hole.requests and held_by("a"), "a stuck holding entries")
             held = held_by("a")
+            b = start_worker(good, redis_server.url, "b", "--exit-when-idle", "1")
+            workers.append(b)
+            time.sleep(TTL_S + 2)  # b claims from gone workers every second: a is alive
+            assert held_by("a") == held
             a.kill()  # kill -9: no clean-up of any kind
             a.wait(timeout=10)
             killed = time.monotonic()
-        b = start_worker(good, redis_server.url, "b", "--exit-when-idle", "1")
-        workers.append(b)
         finished: set[str] = set()
         while not set(held) <= finished:
             assert time.monotonic() - killed < TAKE_OVER_BOUND_S, "not taken over in time"
@@ -115,6 +133,7 @@ def test_a_worker_killed_holding_entries_is_taken_over_within_seconds(
     lines = err.splitlines()
     assert all(STAMP.match(line) for line in lines), err
     assert "worker started: stream test:events, group tiktok-destination, consumer b" in lines[0]
+    assert abs((datetime.now(UTC) - stamp_of(lines[0])).total_seconds()) < 600
     assert f"claimed 10 entries from worker a, gone (no heartbeat for {TTL_S:g} s)" in err
     assert TOKEN not in err
 
@@ -153,3 +172,4 @@ def test_the_start_up_line_says_where_it_reads_what_is_pending_and_never_the_tok
     )
     assert len(tiktok.event_ids) == 7
     assert pending(redis_client) == 0
+    assert redis_client.keys("*:heartbeat:*") == []  # deleted at exit: nothing waits for its TTL
