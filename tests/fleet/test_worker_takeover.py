@@ -15,7 +15,7 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -76,7 +76,8 @@ def start_worker(settings: Path, url: str, name: str, *extra: str) -> subprocess
 
 
 def stamp_of(line: str) -> datetime:
-    return datetime.strptime(line.split(" ", 1)[0], "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+    stamp = datetime.strptime(line.split(" ", 1)[0], "%Y-%m-%dT%H:%M:%S.%fZ")
+    return stamp.replace(tzinfo=timezone.utc)
 
 
 def write(path: Path, settings: dict[str, Any]) -> Path:
@@ -133,7 +134,7 @@ def test_a_worker_killed_holding_entries_is_taken_over_within_seconds(
     lines = err.splitlines()
     assert all(STAMP.match(line) for line in lines), err
     assert "worker started: stream test:events, group tiktok-destination, consumer b" in lines[0]
-    assert abs((datetime.now(UTC) - stamp_of(lines[0])).total_seconds()) < 600
+    assert abs((datetime.now(timezone.utc) - stamp_of(lines[0])).total_seconds()) < 600
     assert f"claimed 10 entries from worker a, gone (no heartbeat for {TTL_S:g} s)" in err
     assert TOKEN not in err
 
