@@ -9,6 +9,7 @@ started.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
@@ -42,6 +43,15 @@ def listening(port: int) -> bool:
         return probe.connect_ex(("127.0.0.1", port)) == 0
 
 
+def emulator_port(tmp_path: Path) -> list[int]:
+    """The port of the emulator the block started, from its first line (none if not started)."""
+    for path in tmp_path.glob("*/emulator.txt"):
+        lines = path.read_text().splitlines()
+        if lines:
+            return [int(lines[0].rsplit(":", 1)[1])]
+    return []
+
+
 def test_the_fleet_quickstart_runs_as_written(tmp_path: Path) -> None:
     redis_port, metrics_port = free_port(), free_port()
     env = fresh_environment(tmp_path, REDIS_PORT=str(redis_port), METRICS_PORT=str(metrics_port))
@@ -58,9 +68,12 @@ def test_the_fleet_quickstart_runs_as_written(tmp_path: Path) -> None:
     )
     try:
         out, err = process.communicate(timeout=RUN_TIMEOUT_S)
-    finally:
-        if process.poll() is None:
+        ports = [redis_port, metrics_port, *emulator_port(tmp_path)]
+        still_listening = [port for port in ports if listening(port)]
+    finally:  # whatever happened, nothing it started outlives the test
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGKILL)
+        if process.poll() is None:
             process.communicate(timeout=10)
     assert process.returncode == 0, out + err
     assert set(os.listdir(ROOT)) == before  # nothing left in the repository
@@ -81,6 +94,4 @@ def test_the_fleet_quickstart_runs_as_written(tmp_path: Path) -> None:
         last = (folder / f"{name}.log").read_text().splitlines()[-1]
         done = f"INFO worker {name} done; outcomes in tiktok:events:outcomes, dead entries in "
         assert last.endswith(done + "tiktok:events:dead"), last
-    emulator = int((folder / "emulator.txt").read_text().splitlines()[0].rsplit(":", 1)[1])
-    for port in (redis_port, metrics_port, emulator):  # everything it started is stopped
-        assert not listening(port), port
+    assert len(ports) == 3 and still_listening == []  # everything it started is stopped
