@@ -11,6 +11,7 @@ from support.worker_helpers import STREAM, add_events, dead, event, outcomes
 
 from tiktok_destination.fleet.acknowledging import Acknowledger, Final
 from tiktok_destination.fleet.gate import MAX_PAUSE_S, SharedGate, settings_key
+from tiktok_destination.fleet.heartbeat import TTL_S, Heartbeat, heartbeat_key
 from tiktok_destination.fleet.streams import DEFAULT_GROUP, GroupConsumer
 
 
@@ -119,3 +120,29 @@ def test_stopped_consumers_holding_nothing_are_forgotten(redis_client: redis.Red
     assert me.forget_idle(30) == 1
     rows: Any = redis_client.xinfo_consumers(STREAM, DEFAULT_GROUP)
     assert [(row["name"], row["pending"]) for row in rows] == [("h", 1)]  # a holder stays
+
+
+def test_entries_are_claimed_from_a_consumer_only_when_it_is_gone(
+    redis_client: redis.Redis,
+) -> None:
+    ids = add_events(redis_client, [event(f"e{i}") for i in range(4)])
+    old = GroupConsumer(redis_client, STREAM, DEFAULT_GROUP, "old")
+    new = GroupConsumer(redis_client, STREAM, DEFAULT_GROUP, "new")
+    third = GroupConsumer(redis_client, STREAM, DEFAULT_GROUP, "third")
+    old.join()
+    assert len(old.read(10, 10)) == 4
+    beat = Heartbeat(redis_client, STREAM, DEFAULT_GROUP, "old")
+    beat.beat()
+    assert 0 < redis_client.pttl(heartbeat_key(STREAM, DEFAULT_GROUP, "old")) <= TTL_S * 1000
+    assert new.claim_from("old", beat.key, 0, 10) == []  # its heartbeat is there: alive
+    beat.stop()
+    # No heartbeat, but Redis heard from it less than a minute ago (a worker keeping none).
+    assert new.claim_from("old", beat.key, 60_000, 10) == []
+    claimed = new.claim_from("old", beat.key, 0, 3)
+    assert [entry.id for entry in claimed] == ids[:3]
+    assert {entry.deliveries for entry in claimed} == {2}
+    assert third.claim_from("old", beat.key, 0, 10)[0].id == ids[3]
+    assert third.claim_from("new", heartbeat_key(STREAM, DEFAULT_GROUP, "new"), 60_000, 10) == []
+    mine = new.claim_from("new", "unused", 60_000, 10, ask=False)  # its own, at its start
+    assert [entry.id for entry in mine] == ids[:3]
+    assert new.holders() == {"new": 3, "third": 1}

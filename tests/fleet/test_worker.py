@@ -223,3 +223,45 @@ def test_an_entry_taken_again_while_held_is_sent_once(
     assert sorted(tiktok.event_ids) == ["e0", "e1", "e2"]  # each sent once
     assert sorted(record["entry"] for record in outcomes(redis_client)) == sorted(ids)
     assert worker.batches.held_bytes() == 0
+
+
+def test_every_outcome_names_its_event_when_it_can(
+    redis_client: redis.Redis, tiktok: FakeTikTok
+) -> None:
+    [skipped] = add_events(redis_client, [event("skip-1", event_name="no_such_event")])
+    [numbered] = add_events(redis_client, [{"event_name": "no_such_event", "id": 42}])
+    [contextual] = add_events(
+        redis_client, [{"event_name": "no_such_event", "context": {"event_id": "ctx-7"}}]
+    )
+    [invalid] = add_events(redis_client, [event("bad-1", context={"event_timestamp": "never"})])
+    [anonymous] = add_events(
+        redis_client, [{"event_name": "add_to_cart", "context": {"event_timestamp": "never"}}]
+    )
+    not_json = add_raw(redis_client, {EVENT_FIELD: '{"id": "half-1", '})
+    no_event = add_raw(redis_client, {"other": '{"id": "other-1"}'})
+    not_utf8 = str(redis_client.xadd(STREAM, {EVENT_FIELD: '{"id": "raw-1"}', b"\xff": b"x"}))
+    [delivered] = add_events(redis_client, [event("ok-1")])
+    [crasher] = add_events(redis_client, [event("crash-1")])
+    ghost = GroupConsumer(redis_client, STREAM, DEFAULT_GROUP, "ghost")
+    ghost.join()
+    ghost.read(100, 10)
+    # Held by a consumer that died, the crasher once too often: it is dead on its next delivery.
+    redis_client.xclaim(STREAM, DEFAULT_GROUP, "ghost", 0, [crasher], retrycount=MAX_DELIVERIES)
+    worker = make_worker(redis_client, worker_settings(tiktok), claim_after_s=0.05)
+    assert run(worker) is Verdict.DONE
+    by_entry = {record["entry"]: record for record in outcomes(redis_client)}
+    assert {
+        entry: (record["status"], record["event_id"]) for entry, record in by_entry.items()
+    } == {
+        skipped: ("skipped", "skip-1"),
+        numbered: ("skipped", "42"),
+        contextual: ("skipped", "ctx-7"),
+        invalid: ("invalid", "bad-1"),
+        anonymous: ("invalid", ""),
+        not_json: ("invalid", ""),
+        no_event: ("invalid", ""),
+        not_utf8: ("invalid", ""),  # unreadable: its id is not trusted
+        delivered: ("delivered", "ok-1"),
+        crasher: ("dead", "crash-1"),
+    }
+    assert pending(redis_client) == 0

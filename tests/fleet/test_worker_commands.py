@@ -21,6 +21,7 @@ from support.helpers import TOKEN, doc, readme_table
 from support.redis_server import RedisServer, free_port
 from support.tiktok_server import FakeTikTok, HttpStatus, payload
 from support.worker_helpers import (
+    STAMP,
     STREAM,
     add_events,
     dead,
@@ -289,8 +290,9 @@ def test_bad_arguments_and_an_unreachable_redis_are_one_line_never_a_traceback(
         assert "error: argument" in capsys.readouterr().err
     unreachable = f"redis://127.0.0.1:{free_port()}/0"
     assert cli.main(["worker", "--settings", settings, "--redis", unreachable]) == 1
-    err = capsys.readouterr().err
-    assert err.startswith("tiktok-destination: redis: ") and "Traceback" not in err
+    [line] = capsys.readouterr().err.splitlines()
+    assert STAMP.match(line), line
+    assert line.split(" ", 1)[1].startswith("ERROR tiktok-destination: redis: ")
     with socket.socket() as busy:
         busy.bind(("0.0.0.0", 0))
         busy.listen()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import threading
 from dataclasses import replace
 from typing import Any
@@ -19,6 +20,8 @@ from tiktok_destination.state import config_for
 
 STREAM = "test:events"
 RUN_TIMEOUT_S = 30.0
+STAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z (INFO|WARNING|ERROR) ")
+"""How every line a worker prints starts: the UTC time to the millisecond, then the level."""
 
 
 def worker_settings(tiktok: FakeTikTok, **extra: Any) -> dict[str, Any]:

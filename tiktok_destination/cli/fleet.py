@@ -1,4 +1,8 @@
-"""The ``enqueue`` and ``worker`` commands: events into a Redis stream, and a worker draining it."""
+"""The ``enqueue`` and ``worker`` commands: events into a Redis stream, and a worker draining it.
+
+Every line the worker prints is a log line stamped with the UTC time to the millisecond
+(``2025-01-31T12:00:00.123Z INFO worker started: ...``).
+"""
 
 from __future__ import annotations
 
@@ -10,7 +14,9 @@ import re
 import signal
 import socket
 import sys
-from collections.abc import Iterable
+import time
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -36,6 +42,9 @@ ENQUEUE_CHUNK = 1000
 REDIS_SCHEMES = ("redis", "rediss", "unix")
 URL_HELP = "redis://[user:password@]host:port/db (rediss:// for TLS)"
 DEFAULT_METRICS_HOST = "127.0.0.1"
+LOG_FORMAT = "%(asctime)s.%(msecs)03dZ %(levelname)s %(message)s"
+LOG_TIME = "%Y-%m-%dT%H:%M:%S"
+log = logging.getLogger("tiktok_destination")
 CONSUMER_NAME = re.compile(r"[!-~]{1,200}")
 """A consumer name: 1 to 200 visible ASCII characters (Redis client names allow no more)."""
 
@@ -158,10 +167,28 @@ def cmd_enqueue(args: argparse.Namespace) -> int:
     return EXIT_OK if skipped == 0 else EXIT_FAILED
 
 
+@contextmanager
+def stamped_log() -> Iterator[None]:
+    """While it lasts, the package's log lines (INFO and up) go to stderr, each timestamped."""
+    formatter = logging.Formatter(LOG_FORMAT, LOG_TIME)
+    formatter.converter = time.gmtime
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(formatter)
+    level, propagate = log.level, log.propagate
+    log.addHandler(handler)
+    log.setLevel(logging.INFO)
+    log.propagate = False
+    try:
+        yield
+    finally:
+        log.removeHandler(handler)
+        log.setLevel(level)
+        log.propagate = propagate
+
+
 def cmd_worker(args: argparse.Namespace) -> int:
     from tiktok_destination.cli.settings_file import load_settings  # the command line's one reader
 
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")
     settings = load_settings(args.settings)
     consumer = args.consumer or f"{socket.gethostname()}-{os.getpid()}"
     options = Options(
@@ -179,29 +206,38 @@ def cmd_worker(args: argparse.Namespace) -> int:
             metrics.serve(args.metrics_port, args.metrics_host)
         except OSError as error:
             raise UsageError(f"{where}: {error.strerror or error}") from None
-    client = connect(args.redis, f"{CLIENT_NAME}:worker:{consumer}")
+    with stamped_log():
+        return _run_worker(args, settings, options, metrics)
+
+
+def _run_worker(
+    args: argparse.Namespace, settings: dict[str, Any], options: Options, metrics: WorkerMetrics
+) -> int:
+    client = connect(args.redis, f"{CLIENT_NAME}:worker:{options.consumer}")
     try:
         worker = Worker(client, settings, config_for(settings), options, metrics)
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, lambda _signum, _frame: worker.request_stop())
         verdict = worker.run()
     except redis.RedisError as error:
-        print(f"tiktok-destination: redis: {error}", file=sys.stderr)
+        log.error("tiktok-destination: redis: %s", error)
         return EXIT_FAILED
     finally:
         client.close()
     if worker.stop_reason is not None:
-        print(
-            f"tiktok-destination: worker stopped: {worker.stop_reason}\n"
-            f"The entries not delivered stay pending in {args.stream}. After the fix, start "
-            f"the workers again (a new token starts afresh; with the same token, first delete "
-            f"the key {worker.gate.stop_key} in Redis).",
-            file=sys.stderr,
+        log.error("tiktok-destination: worker stopped: %s", worker.stop_reason)
+        log.error(
+            "The entries not delivered stay pending in %s. After the fix, start the workers "
+            "again (a new token starts afresh; with the same token, first delete the key %s in "
+            "Redis).",
+            args.stream,
+            worker.gate.stop_key,
         )
     else:
-        print(
-            f"worker {consumer} done; outcomes in {outcomes_stream(args.stream)}, "
-            f"dead entries in {dead_stream(args.stream)}",
-            file=sys.stderr,
+        log.info(
+            "worker %s done; outcomes in %s, dead entries in %s",
+            options.consumer,
+            outcomes_stream(args.stream),
+            dead_stream(args.stream),
         )
     return EXIT_OK if verdict is Verdict.DONE else EXIT_FAILED

@@ -7,7 +7,9 @@ worth or its first entry has waited ``MAX_WAIT_S``. Entries with a final outcome
 (``finishing.py``); ``failed`` ones are released (left pending, their delivery not counted), to
 be claimed and retried later; an entry delivered more than ``MAX_DELIVERIES`` times without a
 final outcome (its worker died holding it each time) goes to the dead letters. An entry that
-cannot be read or transformed is ``invalid`` on its own: its neighbours go on.
+cannot be read or transformed is ``invalid`` on its own: its neighbours go on. Every final
+outcome carries the event's id when it can name one (``event_ids``): the payload's once
+transformed, else the event's own; an entry that is not JSON has none.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from tiktok_destination.delivery.batching import MAX_WAIT_S
 from tiktok_destination.fleet.acknowledging import Final
 from tiktok_destination.fleet.streams import EVENT_FIELD, Entry
 from tiktok_destination.outcomes import SendOutcome
-from tiktok_destination.transform.event_ids import payload_event_id
+from tiktok_destination.transform.event_ids import own_event_id, payload_event_id
 from tiktok_destination.transform.event_text import NotJson, parse_text
 
 log = logging.getLogger("tiktok_destination")
@@ -89,12 +91,15 @@ class Batches:
                     f"no final outcome after {entry.deliveries - 1} deliveries (the worker "
                     "holding it died each time)"
                 )
-                finals.append(Final(entry.id, "dead", message, event=entry.event))
+                event_id = _own_id(_parsed(entry))
+                finals.append(Final(entry.id, "dead", message, event_id, event=entry.event))
                 continue
-            outcome = self._transform(entry)
+            event = _parsed(entry)
+            outcome = self._transform(entry, event)
             if outcome["status"] != "ok":
                 why = outcome.get("reason") or outcome.get("error") or ""
-                finals.append(Final(entry.id, outcome["status"], why, event=entry.event))
+                event_id = _own_id(event)
+                finals.append(Final(entry.id, outcome["status"], why, event_id, event=entry.event))
                 continue
             payload = outcome["payload"]
             key = batching.group_key(payload)
@@ -123,12 +128,12 @@ class Batches:
     def flush_all(self) -> None:
         self._flush(list(self._groups))
 
-    def _transform(self, entry: Entry) -> dict[str, Any]:
+    def _transform(self, entry: Entry, event: Any) -> dict[str, Any]:
+        """The transform outcome of ``entry``, whose event ``_parsed`` read as ``event``."""
         if entry.problem is not None:
             return {"status": "invalid", "error": entry.problem}
         if entry.event is None:
             return {"status": "invalid", "error": f"entry: no {EVENT_FIELD!r} field"}
-        event = parse_text(entry.event)
         if isinstance(event, NotJson):
             return {"status": "invalid", "error": f"event: {event.message}"}
         try:
@@ -184,3 +189,18 @@ class Batches:
         self._finish(finals)
         for final in finals:
             self._count(final.status, 1)
+
+
+def _parsed(entry: Entry) -> Any:
+    """The event of ``entry``, or ``NotJson`` when it has none that can be read."""
+    if entry.problem is not None or entry.event is None:
+        return NotJson(entry.problem or f"no {EVENT_FIELD!r} field")
+    return parse_text(entry.event)
+
+
+def _own_id(event: Any) -> str | None:
+    """The event's own id as outcomes record it (a text), ``None`` when it names none."""
+    if isinstance(event, NotJson):
+        return None
+    value = own_event_id(event)
+    return None if value is None else str(value)

@@ -4,7 +4,8 @@ An entry holds one event as JSON text in field ``event``. Entries are read as by
 one at a time: an entry that is not UTF-8 (its ``event`` or a field name) comes out with a
 ``problem`` instead of crashing the read of its neighbours. Read entries stay in the group's
 pending list until acknowledged (``finishing.py``); entries left idle longer than the claim
-delay by a consumer that died are taken over with ``XAUTOCLAIM``; a live consumer keeps the
+delay by a consumer that died are taken over with ``XAUTOCLAIM``, and the entries of a
+consumer known to be gone (``heartbeat.py``) at once (``claim_from``); a live consumer keeps the
 entries it still works on by refreshing their idle time (``keep``), never taking back one
 that another consumer claimed meanwhile, and gives back the ones it could not deliver
 (``release``) without that delivery counting toward the poison limit. Acknowledged entries stay
@@ -60,6 +61,35 @@ for _ = 1, tonumber(ARGV[5]) do
   end
 end
 return {cursor, entries, counts}
+"""
+
+# Claim up to ARGV[5] entries (or ARGV[6] bytes) held by consumer ARGV[3], for ARGV[2], when it
+# is gone: its heartbeat KEYS[2] is missing and Redis has not heard from it for ARGV[4] ms
+# (ARGV[7] == '1': claim without asking, the consumer's own entries at its start). Each with its
+# delivery count, this delivery included. Returns {entries, counts}.
+_CLAIM_FROM = """
+if ARGV[7] ~= '1' then
+  if redis.call('EXISTS', KEYS[2]) == 1 then return {{}, {}} end
+  local idle
+  for _, row in ipairs(redis.call('XINFO', 'CONSUMERS', KEYS[1], ARGV[1])) do
+    local consumer = {}
+    for i = 1, #row, 2 do consumer[row[i]] = row[i + 1] end
+    if consumer['name'] == ARGV[3] then idle = consumer['idle'] end
+  end
+  if not idle or idle < tonumber(ARGV[4]) then return {{}, {}} end
+end
+local entries, counts, bytes = {}, {}, 0
+for _, row in ipairs(redis.call('XPENDING', KEYS[1], ARGV[1], '-', '+', ARGV[5], ARGV[3])) do
+  local entry = redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, row[1])[1]
+  if entry and entry[2] then
+    bytes = bytes + #entry[1]
+    for _, part in ipairs(entry[2]) do bytes = bytes + #part end
+    entries[#entries + 1] = entry
+    counts[#counts + 1] = row[4] + 1
+  end
+  if bytes >= tonumber(ARGV[6]) then break end
+end
+return {entries, counts}
 """
 
 # Refresh the idle time of the entries this consumer still owns; skip the ones it lost.
@@ -233,6 +263,7 @@ class GroupConsumer:
         self._cursor = "0-0"
         self._read = self._raw.register_script(_READ)
         self._claim = self._raw.register_script(_CLAIM)
+        self._claim_from = self._raw.register_script(_CLAIM_FROM)
         self._keep = client.register_script(_KEEP)
         self._release = client.register_script(_RELEASE)
         self._trim = client.register_script(_TRIM)
@@ -289,6 +320,30 @@ class GroupConsumer:
             for (entry_id, flat), deliveries in zip(rows, counts, strict=True)
         ]
 
+    def claim_from(
+        self,
+        consumer: str,
+        heartbeat_key: str,
+        idle_ms: int,
+        count: int,
+        max_bytes: int = MAX_READ_BYTES,
+        *,
+        ask: bool = True,
+    ) -> list[Entry]:
+        """Up to ``count`` entries held by ``consumer``, taken over by this one, holding about
+        ``max_bytes`` at most (one entry more), if ``consumer`` is gone: ``heartbeat_key`` is
+        missing and Redis has not heard from it for ``idle_ms`` (checked atomically; without
+        ``ask``, taken whatever they say). Each comes with how many times it has been delivered,
+        this time included."""
+        args: list[str | int] = [self.group, self.consumer, consumer, idle_ms]
+        args += [max(1, count), max(1, max_bytes), "0" if ask else "1"]
+        answer: Any = self._claim_from(keys=[self.stream, heartbeat_key], args=args)
+        rows, counts = answer
+        return [
+            _entry(entry_id, _fields(flat), int(deliveries))
+            for (entry_id, flat), deliveries in zip(rows, counts, strict=True)
+        ]
+
     def keep(self, entry_ids: list[str]) -> int:
         """Refresh the idle time of those of ``entry_ids`` this consumer still owns."""
         if not entry_ids:
@@ -318,6 +373,11 @@ class GroupConsumer:
         """Entries of the group read but not yet acknowledged, all consumers together."""
         summary: Any = self.client.xpending(self.stream, self.group)
         return int(summary["pending"])
+
+    def holders(self) -> dict[str, int]:
+        """The consumers of the group holding entries, with how many each holds."""
+        summary: Any = self.client.xpending(self.stream, self.group)
+        return {row["name"]: int(row["pending"]) for row in summary["consumers"] or []}
 
     def backlog(self) -> int:
         """Entries of the group not yet read by any consumer, or -1 when Redis cannot tell."""

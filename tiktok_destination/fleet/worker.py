@@ -1,12 +1,16 @@
 """One worker of a fleet: the loop that claims, reads, batches and stops, on Redis Streams.
 
-The loop takes over entries idle longer than ``claim_after_s`` (their consumer died, or their
-delivery failed), else reads new ones, hands them to ``Batches`` and sends the buffers that are
-due, or all of them when nothing new came (a backfill's last events do not wait). What it holds
+The loop takes over the entries of consumers that are gone (their heartbeat expired,
+``heartbeat.py``) at once, and entries idle longer than ``claim_after_s`` (their consumer died
+unseen, or their delivery failed); at its start, the entries left under its own name by an
+earlier run. Else it reads new ones, hands them to ``Batches`` and sends the buffers that are
+due, or all of them when nothing new came (a backfill's last events do not wait). It logs a
+start-up line (where it reads, the settings without the token, what is pending) and a line for
+every take-over. What it holds
 is bounded in bytes too (``max_held_bytes``): reads take no more than the room left, and a full
 worker sends what it holds before reading on. A keeper thread refreshes the idle time of the
-entries the worker holds, so a slow send is not claimed and sent twice, updates the pending
-gauge and trims the stream by the retention. ``run()`` gives a ``Verdict``:
+entries the worker holds, so a slow send is not claimed and sent twice, beats the heartbeat,
+updates the pending gauge and trims the stream by the retention. ``run()`` gives a ``Verdict``:
 
 - ``DONE`` on ``request_stop()`` (SIGTERM, SIGINT: reading stops, the buffers are sent), or
   after ``exit_when_idle_s`` with nothing new, nothing held and nothing pending;
@@ -16,6 +20,7 @@ gauge and trims the stream by the retention. ``run()`` gives a ``Verdict``:
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
@@ -30,9 +35,11 @@ from tiktok_destination.delivery.deliverer import Deliverer
 from tiktok_destination.fleet.acknowledging import Acknowledger
 from tiktok_destination.fleet.batches import Batches
 from tiktok_destination.fleet.gate import SharedGate, settings_key
+from tiktok_destination.fleet.heartbeat import BEAT_EVERY_S, TTL_S, Heartbeat
 from tiktok_destination.fleet.metrics import WorkerMetrics
-from tiktok_destination.fleet.streams import MAX_READ_BYTES, GroupConsumer
-from tiktok_destination.settings import Config
+from tiktok_destination.fleet.streams import MAX_READ_BYTES, Entry, GroupConsumer
+from tiktok_destination.quoting import printable
+from tiktok_destination.settings import SECRET_KEYS, Config
 
 log = logging.getLogger("tiktok_destination")
 
@@ -44,6 +51,14 @@ DEFAULT_RETENTION_S = 7 * 24 * 3600.0
 """Finished entries stay in the stream this long (README "Scaling out", ``--retention``)."""
 TRIM_EVERY_S = 60.0
 """How often a worker trims the stream by the retention."""
+HIDDEN = "(hidden)"
+"""What the start-up line shows for a secret setting (the token)."""
+
+
+def shown_settings(settings: dict[str, Any]) -> str:
+    """``settings`` as one line of JSON for a log, every secret (the token) hidden."""
+    shown = {key: HIDDEN if key in SECRET_KEYS else value for key, value in settings.items()}
+    return json.dumps(shown, default=repr, separators=(",", ":"))
 
 
 class Verdict(Enum):
@@ -86,6 +101,8 @@ class Worker:
         self.options = options
         self.metrics = metrics or WorkerMetrics()
         self.reader = GroupConsumer(client, options.stream, options.group, options.consumer)
+        self.heartbeat = Heartbeat(client, options.stream, options.group, options.consumer)
+        self.settings = settings
         delivery = config.delivery
         self.gate = SharedGate(
             client,
@@ -112,9 +129,13 @@ class Worker:
 
     def run(self) -> Verdict:
         """Deliver until stopped, idle, or refused by TikTok (raises ``redis.RedisError``)."""
+        beating = False
         try:
             self.reader.join()
+            self.heartbeat.beat()
+            beating = True
             self.reader.forget_idle(FORGET_AFTER_MS)
+            log.info("%s", self._startup_line())
             self.stop_reason = self.gate.stopped()
             if self.stop_reason is not None:
                 return Verdict.STOPPED
@@ -132,8 +153,64 @@ class Worker:
                 self.deliverer.close()
             self._trim()
         finally:
+            if beating:
+                self._stop_heartbeat()
             self.reader.close()
         return Verdict.DONE if self.stop_reason is None else Verdict.STOPPED
+
+    def _startup_line(self) -> str:
+        options = self.options
+        holders = self.reader.holders()
+        gone = set(self.heartbeat.gone(list(holders)))
+        held = ", ".join(
+            f"{printable(name)}: {count}{' without heartbeat' if name in gone else ''}"
+            for name, count in holders.items()
+        )
+        pending = f"pending {sum(holders.values())} ({held})" if holders else "nothing pending"
+        backlog = self.reader.backlog()
+        unread = f"{backlog} not yet read" if backlog >= 0 else "not yet read: unknown"
+        return (
+            f"worker started: stream {printable(options.stream)}, group "
+            f"{printable(options.group)}, consumer {printable(options.consumer)}, claim after "
+            f"{options.claim_after_s:g} s; {pending}; {unread}; settings "
+            f"{shown_settings(self.settings)}"
+        )
+
+    def _stop_heartbeat(self) -> None:
+        try:
+            self.heartbeat.stop()
+        except redis.RedisError as error:
+            log.warning("could not delete the heartbeat (%s)", type(error).__name__)
+
+    def _take_over(self, count: int, room: int, first: bool) -> list[Entry]:
+        """The entries of consumers that are gone (at the first call, also the entries left
+        under this worker's own name by an earlier run)."""
+        idle_ms = int(TTL_S * 1000)
+        entries: list[Entry] = []
+        if first:
+            entries = self.reader.claim_from(
+                self.options.consumer, self.heartbeat.key, idle_ms, count, room, ask=False
+            )
+            if entries:
+                log.info(
+                    "claimed %d entries left under this worker's name by an earlier run",
+                    len(entries),
+                )
+        for name in self.heartbeat.gone(list(self.reader.holders())):
+            if len(entries) >= count or sum(entry.size for entry in entries) >= room:
+                break
+            left = room - sum(entry.size for entry in entries)
+            key = self.heartbeat.key_of(name)
+            taken = self.reader.claim_from(name, key, idle_ms, count - len(entries), left)
+            if taken:
+                log.info(
+                    "claimed %d entries from worker %s, gone (no heartbeat for %g s)",
+                    len(taken),
+                    printable(name),
+                    TTL_S,
+                )
+            entries += taken
+        return entries
 
     def _loop(self) -> None:
         claim_every = min(1.0, self.options.claim_after_s / 2)
@@ -141,6 +218,7 @@ class Worker:
         delivery = self.deliverer.config
         count = delivery.batch_size * delivery.max_concurrent_requests  # requests side by side
         next_claim = 0.0
+        first = True
         last_seen = time.monotonic()
         while not self._stopping.is_set():
             room = self.options.max_held_bytes - self.batches.held_bytes()
@@ -149,7 +227,17 @@ class Worker:
                 room = self.options.max_held_bytes - self.batches.held_bytes()
             entries = []
             if time.monotonic() >= next_claim:
-                entries = self.reader.claim(claim_ms, count, room)
+                entries = self._take_over(count, room, first)
+                first = False
+                if not entries:
+                    entries = self.reader.claim(claim_ms, count, room)
+                    if entries:
+                        log.info(
+                            "claimed %d entries idle for %g s or more (their worker gone, or "
+                            "their delivery failed)",
+                            len(entries),
+                            self.options.claim_after_s,
+                        )
                 next_claim = time.monotonic() + (0 if entries else claim_every)
             if not entries:
                 due = self.batches.waiting_s()
@@ -176,13 +264,20 @@ class Worker:
 
     def _keep(self) -> None:
         every = max(0.05, min(5.0, self.options.claim_after_s / 4))
+        next_keep = time.monotonic() + every
         next_trim = time.monotonic() + TRIM_EVERY_S
-        while not self._stopping.wait(every):
+        while not self._stopping.wait(min(every, BEAT_EVERY_S)):
             try:
-                self.reader.keep(self.batches.held())
-                self.metrics.pending.set(self.reader.pending())
+                self.heartbeat.beat()
             except redis.RedisError as error:
-                log.warning("could not refresh the entries held (%s)", type(error).__name__)
+                log.warning("could not refresh the heartbeat (%s)", type(error).__name__)
+            if time.monotonic() >= next_keep:
+                next_keep = time.monotonic() + every
+                try:
+                    self.reader.keep(self.batches.held())
+                    self.metrics.pending.set(self.reader.pending())
+                except redis.RedisError as error:
+                    log.warning("could not refresh the entries held (%s)", type(error).__name__)
             if time.monotonic() >= next_trim:
                 next_trim = time.monotonic() + TRIM_EVERY_S
                 self._trim()
