@@ -98,7 +98,7 @@ def test_a_refused_token_stops_every_worker_and_leaves_the_entries(
     ]
     for worker in workers:
         _out, err = worker.communicate(timeout=WAIT_S)
-        assert worker.returncode == 1
+        assert worker.returncode == 4
         assert "access token" in err.lower()
         assert wrong not in err and TOKEN not in err
         assert "Traceback" not in err

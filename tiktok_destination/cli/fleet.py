@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 import redis
 
 from tiktok_destination.cli.event_files import ParsedLine, open_events, read_lines
-from tiktok_destination.cli.exits import EXIT_FAILED, EXIT_OK, UsageError
+from tiktok_destination.cli.exits import EXIT_CONFIG, EXIT_FAILED, EXIT_OK, UsageError
 from tiktok_destination.fleet.acknowledging import dead_stream, outcomes_stream
 from tiktok_destination.fleet.metrics import WorkerMetrics
 from tiktok_destination.fleet.streams import (
@@ -240,4 +240,4 @@ def _run_worker(
             outcomes_stream(args.stream),
             dead_stream(args.stream),
         )
-    return EXIT_OK if verdict is Verdict.DONE else EXIT_FAILED
+    return EXIT_OK if verdict is Verdict.DONE else EXIT_CONFIG
