@@ -19,7 +19,7 @@ import requests
 from prometheus_client.parser import text_string_to_metric_families
 from support.helpers import TOKEN, doc, readme_table
 from support.redis_server import RedisServer, free_port
-from support.tiktok_server import FakeTikTok, HttpStatus, payload
+from support.tiktok_server import BodyCode, FakeTikTok, HttpStatus, payload
 from support.worker_helpers import (
     STAMP,
     STREAM,
@@ -112,14 +112,21 @@ def test_a_refused_token_stops_every_worker_and_leaves_the_entries(
     assert len(tiktok.requests) <= 2
 
 
+@pytest.mark.parametrize(
+    ("fault", "pause_s"),
+    [
+        (HttpStatus(429, retry_after="1"), 1.0),  # the server's Retry-After
+        (BodyCode(40100, "Too many requests"), 0.5),  # a code that throttles: the first backoff
+    ],
+)
 def test_throttling_pauses_every_deliverer_of_the_settings(
-    redis_client: redis.Redis, tiktok: FakeTikTok
+    redis_client: redis.Redis, tiktok: FakeTikTok, fault: HttpStatus | BodyCode, pause_s: float
 ) -> None:
     arrived: list[float] = []
 
-    def policy(number: int, _body: Any) -> HttpStatus | None:
+    def policy(number: int, _body: Any) -> HttpStatus | BodyCode | None:
         arrived.append(time.monotonic())
-        return HttpStatus(429, retry_after="1") if number == 0 else None
+        return fault if number == 0 else None
 
     tiktok.policy = policy
     config = config_for(worker_settings(tiktok)).delivery
@@ -133,7 +140,7 @@ def test_throttling_pauses_every_deliverer_of_the_settings(
         [sent] = second.send([payload("y")])
     assert sent["status"] == "delivered"
     assert len(arrived) == 2
-    assert arrived[1] - arrived[0] >= 0.9  # the second waited for the first one's Retry-After
+    assert arrived[1] - arrived[0] >= pause_s * 0.9  # the second waited for the first's pause
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
