@@ -318,9 +318,9 @@ class Config:
     """Consent categories an event must grant, trimmed and lower-cased."""
     delivery: DeliveryConfig
     expressions: dict[str, Any] = field(default_factory=dict)
+    """The source expression each of ``fields`` was read into a getter from."""
     spec: Spec = STANDARD
     """The ``event_spec`` setting: how events are named, where fields are read by default."""
-    """The source expression each of ``fields`` was read into a getter from."""
     sections: dict[tuple[str, str | None], Any] = field(default_factory=dict, repr=False)
     """Filled on first use by ``assembly.assembler``: per ``(source, platform)`` (the platform
     reduced to ``ios``, ``android`` or ``None``: at most a dozen), the assembly of ``data[0]``;

@@ -199,7 +199,7 @@ class State:
         A settings object met before is found by its identity while it still equals the private
         copy kept of it. Otherwise one private copy is taken first (a JSON round trip, which a
         caller's thread cannot interleave with); the cache key and the made config both come
-        from that copy, never from the caller's live object, and compiling happens outside the
+        from that copy, never from the caller's live object, and the config is made outside the
         lock (a slow settings object never stops another thread's hook)."""
         with self._lock:
             entry = self._by_id.get(id(settings))

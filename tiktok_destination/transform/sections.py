@@ -42,6 +42,10 @@ UserHasher = Callable[[Any, list[str]], "str | list[str] | None"]
 """A user field's value (one or a list) normalised and hashed, its warnings added to the list."""
 
 
+def _unbound(_node: Any) -> Any:
+    raise AssertionError("a step read before sections.bound gave it its settings' getter")
+
+
 class _Step(NamedTuple):
     """One record, prepared for the walk: its reader looked up, its target key taken apart."""
 
@@ -58,7 +62,7 @@ class _Step(NamedTuple):
     """A ``Query`` fallback or ``default_from`` of another field reads the value it sends."""
     hash: UserHasher | None = None
     """How a hashed field's value is hashed under one settings object (``bound``)."""
-    get: Getter | None = None
+    get: Getter = _unbound
     """The getter of the field's source under one settings object (``bound``)."""
 
 
@@ -79,8 +83,8 @@ _QUERIED = frozenset(
 """Fields whose value another field's fallback or default reads: kept in ``EventWalk.values``."""
 
 
-def acts_when_missing(record: Field) -> bool:
-    """Whether ``finish`` does anything for a missing value of ``record``: fallbacks, a default,
+def _acts_when_missing(record: Field) -> bool:
+    """Whether ``_finish`` does anything for a missing value of ``record``: fallbacks, a default,
     or the required check."""
     return bool(
         record.fallbacks
@@ -102,7 +106,7 @@ def _step(record: Field, platform: str | None) -> _Step:
     assert record.target is not None
     kept = record.name in _QUERIED
     plain = (
-        not kept and record.hashing is None and not acts_when_missing(record) and not record.also
+        not kept and record.hashing is None and not _acts_when_missing(record) and not record.also
     )
     reader = READERS[reader_name(record, platform)]
     read = reader.read if record.hashing is None else None
@@ -239,7 +243,6 @@ def build_section(steps: Steps, node: Any, reading: EventWalk, where: str = "") 
     ``steps`` are ``bound`` to the reading's settings."""
     built: dict[str, Any] = {}
     for name, key, read, plain, record, left_out, kept, hash_value, get in steps:
-        assert get is not None
         raw = get(node)
         if raw is not None:
             try:
@@ -261,11 +264,11 @@ def build_section(steps: Steps, node: Any, reading: EventWalk, where: str = "") 
             continue
         else:
             value = None
-        finish(record, key, kept, value, built, reading, where)
+        _finish(record, key, kept, value, built, reading, where)
     return built
 
 
-def finish(
+def _finish(
     record: Field,
     key: str,
     kept: bool,
