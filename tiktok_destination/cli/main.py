@@ -28,7 +28,7 @@ from tiktok_destination.cli.settings_file import (
     token_source,
 )
 from tiktok_destination.facts import NAME
-from tiktok_destination.transform.event_ids import own_event_id
+from tiktok_destination.transform.event_ids import outcome_event_id
 from tiktok_destination.transform.event_text import NotJson
 
 Subcommands = Any  # argparse's private _SubParsersAction
@@ -65,11 +65,7 @@ def transform_line(hook: Any, settings: dict[str, Any], line: int, event: Any) -
     if isinstance(event, NotJson):
         return {"line": line, "event_id": None, "status": "invalid", "error": event.message}
     outcome = hook.cdp_destination_transform(destination=NAME, event=event, settings=settings)
-    if outcome["status"] == "ok":
-        event_id = outcome["payload"]["data"][0].get("event_id")
-    else:
-        event_id = own_event_id(event)
-    return {"line": line, "event_id": event_id, **outcome}
+    return {"line": line, "event_id": outcome_event_id(event, outcome), **outcome}
 
 
 def cmd_transform(args: argparse.Namespace) -> int:

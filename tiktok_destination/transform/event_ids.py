@@ -12,6 +12,14 @@ MAX_ID_LENGTH = 256
 """Longer ids are not copied into outcomes."""
 
 
+def outcome_event_id(event: Any, outcome: dict[str, Any]) -> str | int | None:
+    """The id a transform outcome of ``event`` is recorded under: its payload's when ``ok``,
+    else the event's own."""
+    if outcome["status"] == "ok":
+        return payload_event_id(outcome["payload"])
+    return own_event_id(event)
+
+
 def payload_event_id(payload: dict[str, Any]) -> str | None:
     """The ``event_id`` of a payload the transform made (always a string there)."""
     value = payload["data"][0].get("event_id")
