@@ -196,13 +196,7 @@ def split_template(template: str) -> tuple[list[str], list[str]]:
     return texts, paths
 
 
-def is_template(expression: str) -> bool:
-    """Whether a text expression has a ``{{path}}`` part."""
-    return bool(split_template(expression)[1])
-
-
-def _template_getter(template: str, name: str) -> Getter:
-    texts, paths = split_template(template)
+def _template_getter(texts: list[str], paths: list[str], name: str) -> Getter:
     getters = [path_getter(path) for path in paths]
 
     def render(node: Any) -> Any:
@@ -239,9 +233,8 @@ def getter_for(expression: Any, name: str = "value") -> Getter:
     """Compile a source expression (already validated against the settings schema) of the field
     ``name`` (named in the ``FieldProblem`` of a template)."""
     if isinstance(expression, str):
-        if is_template(expression):
-            return _template_getter(expression, name)
-        return path_getter(expression)
+        texts, paths = split_template(expression)
+        return _template_getter(texts, paths, name) if paths else path_getter(expression)
     if isinstance(expression, dict):
         constant = None if is_empty(expression.get("value")) else expression["value"]
         return lambda _node: constant
