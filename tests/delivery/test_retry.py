@@ -254,3 +254,40 @@ def test_every_row_of_the_failure_table_is_reached_by_its_own_kinds() -> None:
     for row in FAILURES:
         for kind in row.kinds:
             assert failure(kind.__new__(kind)) is row, kind
+
+
+@pytest.mark.parametrize(
+    ("error", "decision", "words"),
+    [
+        (
+            requests.exceptions.SSLError(),
+            Decision.FAIL,
+            "TLS handshake or certificate verification with tiktok.example:443 failed",
+        ),
+        (
+            requests.ConnectTimeout(),
+            Decision.RETRY,
+            "could not connect within 2.5 s to tiktok.example:443",
+        ),
+        (requests.ReadTimeout(), Decision.RETRY, "no answer within 2.5 s from tiktok.example:443"),
+        (requests.Timeout(), Decision.RETRY, "timed out"),
+        (requests.exceptions.ChunkedEncodingError(), Decision.RETRY, "the answer was cut off"),
+        (
+            requests.ConnectionError(),
+            Decision.RETRY,
+            "the connection to tiktok.example:443 failed or was dropped before an answer",
+        ),
+        (urllib3.exceptions.ProtocolError("x"), Decision.RETRY, "the request could not be made"),
+        (TimeoutError(), Decision.RETRY, "the request could not be made"),
+        (ValueError("x"), Decision.FAIL, "the request could not be made"),
+    ],
+)  # fmt: skip
+def test_an_exception_means_one_decision_and_one_set_of_words(
+    error: BaseException, decision: Decision, words: str
+) -> None:
+    """``failures.FAILURES`` read by both the retry decision and the user's message."""
+    from tiktok_destination.delivery.messages import error_text
+
+    assert decide(None, None, error) is decision
+    url = "https://tiktok.example/open_api/v1.3/event/track/"
+    assert error_text(error, 2.5, url) == f"{type(error).__name__}: {words}"

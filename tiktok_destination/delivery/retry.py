@@ -41,7 +41,7 @@ def decide(
         none (not JSON, or no integer ``code``).
     :param error: the exception raised instead of a response, if any.
 
-    What an exception means is ``failures.FAILURES``'; a 2xx answer without a TikTok ``code`` is
+    What an exception means is ``failures.FAILURES``; a 2xx answer without a TikTok ``code`` is
     treated as transient.
     """
     if error is not None:
