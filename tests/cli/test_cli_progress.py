@@ -3,53 +3,20 @@ own, and on ``--resume`` the lines passed over counted apart from those read to 
 
 from __future__ import annotations
 
-import os
 import re
-import signal
 import subprocess
-import time
 from pathlib import Path
 
-from support.cli_helpers import WAIT_S, cli_command, purchase, write_events, write_settings
+from support.cli_helpers import (
+    WAIT_S,
+    cli_command,
+    on_a_terminal,
+    purchase,
+    write_events,
+    write_settings,
+)
 from support.helpers import TOKEN
 from support.tiktok_server import FakeTikTok
-
-
-def on_a_terminal(argv: list[str], *, interrupt_on: str | None = None) -> str:
-    """What the command showed on its terminal (stderr on a pty, 120 columns); with
-    ``interrupt_on``, Ctrl-C (SIGINT) once that text was shown."""
-    import fcntl
-    import pty
-    import struct
-    import termios
-
-    controller, terminal = pty.openpty()
-    fcntl.ioctl(terminal, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
-    process = subprocess.Popen(
-        cli_command(*argv), stdout=subprocess.DEVNULL, stderr=terminal, stdin=subprocess.DEVNULL
-    )
-    os.close(terminal)
-    shown, interrupted = b"", False
-    deadline = time.monotonic() + WAIT_S
-    try:
-        while time.monotonic() < deadline:
-            try:
-                chunk = os.read(controller, 65536)
-            except OSError:  # the terminal closed with the process
-                break
-            if not chunk:
-                break
-            shown += chunk
-            if interrupt_on and not interrupted and interrupt_on.encode() in shown:
-                process.send_signal(signal.SIGINT)
-                interrupted = True
-        assert interrupt_on is None or interrupted, shown
-        process.wait(timeout=WAIT_S)
-    finally:
-        process.kill()
-        process.wait(timeout=WAIT_S)
-        os.close(controller)
-    return shown.decode(errors="replace")
 
 
 def test_the_ctrl_c_message_lands_on_a_line_of_its_own(tmp_path: Path) -> None:

@@ -18,6 +18,7 @@ from support.cli_helpers import (
     cli_command,
     final,
     no_traceback,
+    on_a_terminal,
     purchase,
     read_outcomes,
     run_cli,
@@ -319,41 +320,13 @@ def test_a_file_size_limit_leaves_no_half_written_record(
     assert set(tiktok.event_ids) <= sent  # nothing reached TikTok unannounced
 
 
-def run_on_a_terminal(argv: list[str], columns: int) -> str:
-    """Run the command with stderr on a pseudo-terminal; what it showed there."""
-    import fcntl
-    import pty
-    import struct
-    import termios
-
-    controller, terminal = pty.openpty()
-    fcntl.ioctl(terminal, termios.TIOCSWINSZ, struct.pack("HHHH", 40, columns, 0, 0))
-    process = subprocess.Popen(
-        cli_command(*argv), stdout=subprocess.DEVNULL, stderr=terminal, stdin=subprocess.DEVNULL
-    )
-    os.close(terminal)
-    shown = b""
-    deadline = time.monotonic() + WAIT_S
-    while time.monotonic() < deadline:
-        try:
-            chunk = os.read(controller, 65536)
-        except OSError:  # the terminal closed with the process
-            break
-        if not chunk:
-            break
-        shown += chunk
-    process.wait(timeout=WAIT_S)
-    os.close(controller)
-    return shown.decode(errors="replace")
-
-
 def test_a_terminal_shows_a_progress_bar_with_total_percent_and_eta(tmp_path: Path) -> None:
     # Answers that take 0.3 s make the run last seconds however fast the transform is (a run
     # over before the bar's first redraw, 0.2 s in, showed only "0%").
     with FakeTikTok(TOKEN, latency_s=0.3) as tiktok:
         settings = write_settings(tmp_path / "s.json", tiktok, batch_size=100)
         events = write_events(tmp_path / "e.jsonl", [purchase(n) for n in range(3000)])
-        shown = run_on_a_terminal(send(settings, events), columns=80)
+        shown = on_a_terminal(send(settings, events), columns=80)
         plain = run_cli(*send(settings, events))
     bars = [line for line in shown.split("\r") if "%|" in line]
     assert bars, shown

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import select
+import signal
 import subprocess
 import sys
 import time
@@ -146,3 +147,40 @@ def read_line(stream: IO[str]) -> str:
             break
         data += byte
     return data.decode()
+
+
+def on_a_terminal(argv: list[str], *, columns: int = 120, interrupt_on: str | None = None) -> str:
+    """What the command showed on its terminal (stderr on a pty, ``columns`` wide); with
+    ``interrupt_on``, Ctrl-C (SIGINT) once that text was shown."""
+    import fcntl
+    import pty
+    import struct
+    import termios
+
+    controller, terminal = pty.openpty()
+    fcntl.ioctl(terminal, termios.TIOCSWINSZ, struct.pack("HHHH", 40, columns, 0, 0))
+    process = subprocess.Popen(
+        cli_command(*argv), stdout=subprocess.DEVNULL, stderr=terminal, stdin=subprocess.DEVNULL
+    )
+    os.close(terminal)
+    shown, interrupted = b"", False
+    deadline = time.monotonic() + WAIT_S
+    try:
+        while time.monotonic() < deadline:
+            try:
+                chunk = os.read(controller, 65536)
+            except OSError:  # the terminal closed with the process
+                break
+            if not chunk:
+                break
+            shown += chunk
+            if interrupt_on and not interrupted and interrupt_on.encode() in shown:
+                process.send_signal(signal.SIGINT)
+                interrupted = True
+        assert interrupt_on is None or interrupted, shown
+        process.wait(timeout=WAIT_S)
+    finally:
+        process.kill()
+        process.wait(timeout=WAIT_S)
+        os.close(controller)
+    return shown.decode(errors="replace")
