@@ -162,6 +162,26 @@ def _three_keys(k1: str, k2: str, k3: str) -> Getter:
 _FITTED: dict[int, Callable[..., Getter]] = {1: _one_key, 2: _two_keys, 3: _three_keys}
 
 
+def object_keys(expression: Any) -> tuple[tuple[str, ...], tuple[str, ...]] | None:
+    """Where a plain read finds the value of ``expression``: the keys walking to the object that
+    holds it, and the keys of that object tried in order; ``None`` when it is not a path, or a
+    list of paths, into one object (a template, a constant, a list index, two objects)."""
+    paths = [expression] if isinstance(expression, str) else expression
+    if not isinstance(paths, list) or not paths:
+        return None
+    parents: set[tuple[str, ...]] = set()
+    leaves: list[str] = []
+    for path in paths:
+        if not isinstance(path, str) or split_template(path)[1]:
+            return None
+        *parent, leaf = path.split(".")
+        if any(key.isdigit() for key in (*parent, leaf)):
+            return None
+        parents.add(tuple(parent))
+        leaves.append(leaf)
+    return (parents.pop(), tuple(leaves)) if len(parents) == 1 else None
+
+
 def _as_text(value: Any) -> str:
     if isinstance(value, str):
         return value

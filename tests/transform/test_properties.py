@@ -30,6 +30,7 @@ from support.helpers import output_validator
 from support.profiles import examples
 
 from tiktok_destination.settings import Config, make_config
+from tiktok_destination.transform.assembly import walked_twin
 from tiktok_destination.transform.event import transform
 
 NOW = 1_700_000_000.25
@@ -748,9 +749,28 @@ def check(event: Any, variant: Variant) -> dict[str, Any]:
     # Deterministic and pure: the same event (here, a copy) gives an equal outcome, untouched.
     again = transform(copy.deepcopy(event), config, NOW)
     assert _canonical(again) == _canonical(outcome)
+    assert_walked_alike(outcome, transform(copy.deepcopy(event), _walked(config), NOW))
     if before is not None:
         assert json.dumps(event, sort_keys=True, default=repr) == before, "the event was changed"
     return outcome
+
+
+@cache
+def _walked(config: Config) -> Config:
+    return walked_twin(config)
+
+
+def assert_walked_alike(outcome: Any, walked: Any) -> None:
+    """The fitted walk (plain fields read object by object) gives what the general walk gives,
+    every field read through its getter: the same status, and for ``ok`` the same payload and
+    warnings. Only the order of warnings, and which of two bad fields an ``invalid`` names, may
+    differ: the two walks read the fields in another order."""
+    assert outcome["status"] == walked["status"], (outcome, walked)
+    if outcome["status"] == "ok":
+        assert outcome["payload"] == walked["payload"]
+        assert sorted(outcome.get("warnings", [])) == sorted(walked.get("warnings", []))
+    elif outcome["status"] == "skipped":
+        assert outcome == walked
 
 
 def _printable(value: Any) -> bool:

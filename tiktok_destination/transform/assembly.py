@@ -11,18 +11,19 @@ on the config (``Config.sections``), keyed by the event source and the platform 
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import partial
+from dataclasses import replace
 from typing import Any
 
+from tiktok_destination.facts import EVENT_SOURCES
+from tiktok_destination.fields import PLATFORMS
 from tiktok_destination.settings import Config
 from tiktok_destination.transform.properties import build_properties
 from tiktok_destination.transform.sections import (
     Builder,
     EventWalk,
-    bound,
-    build_section,
     custom_section,
     plan,
+    section_builder,
 )
 
 Assemble = Callable[[Any, EventWalk, dict[str, Any]], None]
@@ -41,6 +42,17 @@ def assembler(config: Config, source: str, platform: str | None) -> Assemble:
     return kept
 
 
+def walked_twin(config: Config) -> Config:
+    """A copy of ``config`` whose assemblies read every field through its getter, by the
+    general walk (``sections.build_section``): the rule the object reads of the fitted walk
+    are held to (a property test). Never used to transform."""
+    twin = replace(config, sections={}, unmapped={})
+    for source in EVENT_SOURCES:
+        for platform in (None, *PLATFORMS):
+            twin.sections[(source, platform)] = _assembly(config, source, platform, fitted=False)
+    return twin
+
+
 def _with_items(build: Builder, build_item: Builder) -> Builder:
     """The properties section: its fields, then what the items add (``build_properties``)."""
 
@@ -50,14 +62,16 @@ def _with_items(build: Builder, build_item: Builder) -> Builder:
     return build_all
 
 
-def _assembly(config: Config, source: str, platform: str | None) -> Assemble:
+def _assembly(
+    config: Config, source: str, platform: str | None, *, fitted: bool = True
+) -> Assemble:
     """Each section built in turn and kept when not empty, in payload order (``event``'s keys
     go to ``data[0]`` itself); the custom user properties join the ``user`` section."""
     steps = plan(source, platform)
-    build_item: Builder = partial(build_section, bound(steps["item"], config))
+    build_item = section_builder(steps["item"], config, fitted=fitted)
     builders: list[tuple[str, Builder]] = []
     for section, section_steps in steps.items():
-        build: Builder = partial(build_section, bound(section_steps, config))
+        build = section_builder(section_steps, config, fitted=fitted)
         if section == "properties":
             builders.append((section, _with_items(build, build_item)))
         elif section != "item" and section_steps:

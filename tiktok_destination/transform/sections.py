@@ -10,11 +10,11 @@ record's ``on_bad`` says.
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import cache
+from functools import cache, partial
 from typing import Any, NamedTuple
 
 from tiktok_destination.errors import FieldProblem as FieldProblem
-from tiktok_destination.expressions import Getter, is_empty, path_getter
+from tiktok_destination.expressions import Getter, is_empty, object_keys, path_getter
 from tiktok_destination.facts import scope_of
 from tiktok_destination.fields import (
     COOKIE_SOURCES,
@@ -29,6 +29,7 @@ from tiktok_destination.fields import (
 from tiktok_destination.quoting import kind
 from tiktok_destination.settings import Config
 from tiktok_destination.transform import hashing
+from tiktok_destination.transform.object_reads import Leaf, object_reader
 from tiktok_destination.transform.readers import READERS, cookie_value, query_parameter, url_host
 from tiktok_destination.transform.values import BadValue, to_json_value, to_string
 
@@ -115,6 +116,36 @@ def _step(record: Field, platform: str | None) -> _Step:
 
 
 Steps = tuple[_Step, ...]
+
+
+def section_builder(steps: Steps, config: Config, *, fitted: bool = True) -> Builder:
+    """The builder of a section's keys under ``config`` (made once per settings object). Its
+    plain fields are read object by object (``object_reads``) when ``fitted``; the rest, or
+    every field when not ``fitted`` (the rule a test holds the fitted reads to), by
+    ``build_section``."""
+    walked: list[_Step] = []
+    plain: list[tuple[tuple[str, ...], Leaf]] = []
+    for step in bound(steps, config):
+        found = object_keys(config.expressions[step.name]) if step.plain and fitted else None
+        if found is None or step.read is None:
+            walked.append(step)
+            continue
+        parent, keys = found
+        read = None if step.read is to_string else step.read
+        leaf = Leaf(keys[0] if len(keys) == 1 else keys, step.key, read, step.name, step.left_out)
+        plain.append((parent, leaf))
+    walk = tuple(walked)
+    read_objects = object_reader(plain)
+    if read_objects is None:
+        return partial(build_section, walk)
+
+    def build(node: Any, reading: EventWalk, where: str) -> dict[str, Any]:
+        built = build_section(walk, node, reading, where) if walk else {}
+        if isinstance(node, dict):
+            read_objects(node, built, reading.warnings, where)
+        return built
+
+    return build
 
 
 def bound(steps: Steps, config: Config) -> Steps:
