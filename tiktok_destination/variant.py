@@ -14,6 +14,7 @@ COMPILED = (
     "tiktok_destination.transform.assembly",
     "tiktok_destination.expressions",
     "tiktok_destination.transform.hashing",
+    "tiktok_destination.transform.object_reads",
     "tiktok_destination.outcomes",
     "tiktok_destination.transform.phones",
     "tiktok_destination.transform.properties",

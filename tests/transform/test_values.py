@@ -53,6 +53,28 @@ def test_unusable_timestamps(given: Any) -> None:
         to_epoch_seconds(given)
 
 
+def _seconds_or_refused(given: Any) -> int | None:
+    try:
+        return to_epoch_seconds(given)
+    except BadValue:
+        return None
+
+
+_EDGES = [1, 10**11 - 1, 10**11, 10**11 + 999, 10**14 - 1, 10**14, 10**15, 2**53 + 1]
+
+
+@settings(max_examples=examples(2000))
+@given(
+    st.integers(-(10**16), 10**16)
+    | st.sampled_from([edge + shift for edge in _EDGES for shift in (-1, 0, 1)])
+)
+def test_whole_numbers_read_as_their_exact_decimal_text(number: int) -> None:
+    # An int takes a fast path of integer arithmetic; its text is read exactly by Decimal.
+    assert _seconds_or_refused(number) == _seconds_or_refused(str(number))
+    if abs(number) < 2**53:
+        assert _seconds_or_refused(number) == _seconds_or_refused(float(number))
+
+
 def test_numbers() -> None:
     assert to_number("12.50") == 12.5
     assert to_number("3") == 3 and isinstance(to_number("3"), int)

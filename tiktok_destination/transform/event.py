@@ -54,7 +54,9 @@ def _discovered_app(event: dict[str, Any], config: Config) -> bool:
     """Autodiscovery as the spec says: an iOS or Android device platform, or (the standard spec)
     ``experience_type`` "native app" or a non-empty ``context.app``."""
     spec = config.spec
-    if any(platform_of(get(event)) for get in _getters(spec.app_platform_paths)):
+    if spec.app_platform_paths and any(
+        platform_of(get(event)) for get in _getters(spec.app_platform_paths)
+    ):
         return True
     if not spec.app_from_context_app:
         return False

@@ -85,15 +85,15 @@ def build_properties(
     properties = build(event, reading, "")
     fields = reading.config.fields
     # A value in a currency TikTok cannot read means nothing: it goes with the currency.
+    items = fields["item_list"](event)
     currency_left_out = "currency" not in properties and fields["currency"](event) is not None
     if "currency" not in properties and not currency_left_out:
-        currency = _items_currency(fields["item_list"](event), reading)
+        currency = _items_currency(items, reading)
         if currency is not None:
             properties["currency"] = currency
     if currency_left_out and "value" in properties:
         del properties["value"]
         reading.warnings.append("transaction_value: left out with the currency it is in")
-    items = fields["item_list"](event)
     single = reading.config.spec.item_object_keys
     if single and isinstance(items, dict):  # one product, carried in the event's properties
         items = [items] if any(key in items for key in single) else None

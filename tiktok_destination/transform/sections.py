@@ -348,10 +348,8 @@ def _hasher(kind: str, config: Config) -> Callable[[str], str | None]:
     if kind == "email":
         return hashing.hash_email
     if kind == "phone":
-        region = config.default_phone_region
-        return lambda text: hashing.hash_phone(text, region)
-    lowercase = config.lowercase_user_id
-    return lambda text: hashing.hash_external_id(text, lowercase)
+        return partial(hashing.hash_phone, default_region=config.default_phone_region)
+    return partial(hashing.hash_external_id, lowercase=config.lowercase_user_id)
 
 
 def user_hasher(record: Field, config: Config) -> UserHasher:
