@@ -161,7 +161,7 @@ def to_epoch_seconds(value: Any) -> int:
     """Whole epoch seconds (truncated) from seconds, milliseconds or an ISO 8601 string."""
     if value.__class__ is int and 1 <= value < MILLISECONDS_FROM * 1000:
         # The common case, in exact integers: what the reading below gives it (a test holds it).
-        return value // 1000 if value >= MILLISECONDS_FROM else value  # type: ignore[no-any-return]
+        return value // 1000 if value >= MILLISECONDS_FROM else value
     if isinstance(value, str) and ":" in value:  # never a number: spare Decimal's exception
         return _checked_seconds(_parse_iso(value), value)
     try:
