@@ -29,7 +29,7 @@ from tiktok_destination.fields import (
 from tiktok_destination.quoting import kind
 from tiktok_destination.settings import Config
 from tiktok_destination.transform import hashing
-from tiktok_destination.transform.object_reads import Leaf, object_reader
+from tiktok_destination.transform.object_reads import Fields, Leaf, fitted_builder
 from tiktok_destination.transform.readers import READERS, cookie_value, query_parameter, url_host
 from tiktok_destination.transform.values import BadValue, to_json_value, to_string
 
@@ -55,7 +55,7 @@ class _Step(NamedTuple):
     read: Callable[[Any], Any] | None
     """The reader; ``None``: the value is hashed."""
     plain: bool
-    """Read by ``read`` alone, nothing to do when it is missing: the fast path."""
+    """Read (or hashed) alone, nothing to do when it is missing: the fast path."""
     record: Field
     left_out: str | None
     """The warning for a bad value left out; ``None``: a bad value makes the event invalid."""
@@ -106,9 +106,7 @@ def reader_name(record: Field, platform: str | None) -> str:
 def _step(record: Field, platform: str | None) -> _Step:
     assert record.target is not None
     kept = record.name in _QUERIED
-    plain = (
-        not kept and record.hashing is None and not _acts_when_missing(record) and not record.also
-    )
+    plain = not kept and not _acts_when_missing(record) and not record.also
     reader = READERS[reader_name(record, platform)]
     read = reader.read if record.hashing is None else None
     left_out = reader.left_out if record.on_bad == "warn" else None
@@ -120,32 +118,22 @@ Steps = tuple[_Step, ...]
 
 def section_builder(steps: Steps, config: Config, *, fitted: bool = True) -> Builder:
     """The builder of a section's keys under ``config`` (made once per settings object). Its
-    plain fields are read object by object (``object_reads``) when ``fitted``; the rest, or
-    every field when not ``fitted`` (the rule a test holds the fitted reads to), by
-    ``build_section``."""
-    walked: list[_Step] = []
-    plain: list[tuple[tuple[str, ...], Leaf]] = []
+    plain fields are read straight from their objects (``object_reads``) when ``fitted``; the
+    rest, or every field when not ``fitted`` (the rule a test holds the fitted reads to), by the
+    general walk (``walk_step``)."""
+    if not fitted:
+        return partial(build_section, bound(steps, config))
+    fields = Fields()
     for step in bound(steps, config):
-        found = object_keys(config.expressions[step.name]) if step.plain and fitted else None
-        if found is None or step.read is None:
-            walked.append(step)
+        found = object_keys(config.expressions[step.name]) if step.plain else None
+        if found is None:
+            fields.walked(step)
             continue
-        parent, keys = found
+        path, keys = found
         read = None if step.read is to_string else step.read
-        leaf = Leaf(keys[0] if len(keys) == 1 else keys, step.key, read, step.name, step.left_out)
-        plain.append((parent, leaf))
-    walk = tuple(walked)
-    read_objects = object_reader(plain)
-    if read_objects is None:
-        return partial(build_section, walk)
-
-    def build(node: Any, reading: EventWalk, where: str) -> dict[str, Any]:
-        built = build_section(walk, node, reading, where) if walk else {}
-        if isinstance(node, dict):
-            read_objects(node, built, reading.warnings, where)
-        return built
-
-    return build
+        key = keys[0] if len(keys) == 1 else keys
+        fields.plain(path, Leaf(key, step.key, read, step.hash, step.name, step.left_out))
+    return fitted_builder(fields, walk_step)
 
 
 def bound(steps: Steps, config: Config) -> Steps:
@@ -270,33 +258,42 @@ def _default(record: Field, reading: EventWalk) -> str | None:
 
 
 def build_section(steps: Steps, node: Any, reading: EventWalk, where: str = "") -> dict[str, Any]:
-    """A section's keys read from ``node`` (the event, or one item); empty ones left out.
-    ``steps`` are ``bound`` to the reading's settings."""
+    """A section's keys read from ``node`` (the event, or one item) by the general walk; empty
+    ones left out. ``steps`` are ``bound`` to the reading's settings."""
     built: dict[str, Any] = {}
-    for name, key, read, plain, record, left_out, kept, hash_value, get in steps:
-        raw = get(node)
-        if raw is not None:
-            try:
-                if read is not None:
-                    value = read(raw)
-                else:
-                    assert hash_value is not None
-                    value = hash_value(raw, reading.warnings)
-            except BadValue as problem:
-                if left_out is None:
-                    raise FieldProblem(f"{where}{name}: {problem}") from None
-                reading.warnings.append(left_out.format(where=where + name, problem=problem))
-                continue
-            if plain:
-                if value is not None:
-                    built[key] = value
-                continue
-        elif plain:
-            continue
-        else:
-            value = None
-        _finish(record, key, kept, value, built, reading, where)
+    for step in steps:
+        walk_step(step, node, built, reading, where)
     return built
+
+
+def walk_step(
+    step: _Step, node: Any, built: dict[str, Any], reading: EventWalk, where: str
+) -> None:
+    """One field of the general walk: read through its getter, read or hashed, then its
+    fallbacks, default and required check when it is not plain (``_finish``)."""
+    name, key, read, plain, record, left_out, kept, hash_value, get = step
+    raw = get(node)
+    if raw is not None:
+        try:
+            if read is not None:
+                value = read(raw)
+            else:
+                assert hash_value is not None
+                value = hash_value(raw, reading.warnings)
+        except BadValue as problem:
+            if left_out is None:
+                raise FieldProblem(f"{where}{name}: {problem}") from None
+            reading.warnings.append(left_out.format(where=where + name, problem=problem))
+            return
+        if plain:
+            if value is not None:
+                built[key] = value
+            return
+    elif plain:
+        return
+    else:
+        value = None
+    _finish(record, key, kept, value, built, reading, where)
 
 
 def _finish(
