@@ -75,6 +75,33 @@ def test_whole_numbers_read_as_their_exact_decimal_text(number: int) -> None:
         assert _seconds_or_refused(number) == _seconds_or_refused(float(number))
 
 
+_ISO_TEXT = st.builds(
+    "{:04d}-{:02d}-{:02d}T{:02d}:{:02d}:{:02d}{}Z".format,
+    st.integers(0, 9999),
+    st.integers(0, 13),
+    st.integers(0, 32),
+    st.integers(0, 25),
+    st.integers(0, 61),
+    st.integers(0, 61),
+    st.sampled_from(["", "."]) | st.from_regex(r"\.[0-9]{1,12}", fullmatch=True),
+)
+
+
+def _spoilt(text: str, at: int, character: str) -> str:
+    at %= len(text) + 1
+    return text[:at] + character + text[at + 1 :]
+
+
+@settings(max_examples=examples(3000))
+@given(
+    _ISO_TEXT | st.builds(_spoilt, _ISO_TEXT, st.integers(0, 40), st.sampled_from("0Z.:-T tz+٣ \n"))
+)
+def test_iso_times_in_utc_read_as_the_general_reading_does(text: str) -> None:
+    # The common shape (…Z) takes a fast path; "+00:00" for "Z" takes the regular expression.
+    general = text[:-1] + "+00:00" if text.endswith("Z") else text + " "
+    assert _seconds_or_refused(text) == _seconds_or_refused(general)
+
+
 def test_numbers() -> None:
     assert to_number("12.50") == 12.5
     assert to_number("3") == 3 and isinstance(to_number("3"), int)

@@ -121,8 +121,45 @@ def to_bool(value: Any) -> bool:
     raise BadValue(f"expected true or false, got {quote(value)}")
 
 
+def _utc_seconds(text: str) -> int | None:
+    """Whole epoch seconds of ``YYYY-MM-DDTHH:MM:SS[.fraction]Z``, the shape most sources
+    write, read without the regular expression; ``None`` for any other text, or a date that is
+    not real (``_parse_iso`` reads those, and says why). A test holds the two readings equal."""
+    if (
+        len(text) < 20
+        or text[-1] != "Z"
+        or text[4] != "-"
+        or text[7] != "-"
+        or text[10] != "T"
+        or text[13] != ":"
+        or text[16] != ":"
+        or (len(text) > 20 and (len(text) == 21 or text[19] != "."))
+    ):
+        return None
+    digits = text[:4] + text[5:7] + text[8:10] + text[11:13] + text[14:16] + text[17:19]
+    digits += text[20:-1]  # the fraction of a second, truncated away
+    if not (digits.isascii() and digits.isdigit()):
+        return None
+    try:
+        moment = datetime(
+            int(digits[:4]),
+            int(digits[4:6]),
+            int(digits[6:8]),
+            int(digits[8:10]),
+            int(digits[10:12]),
+            int(digits[12:14]),
+            tzinfo=timezone.utc,
+        )
+    except ValueError:
+        return None
+    return int(moment.timestamp())
+
+
 def _parse_iso(text: str) -> int:
     """Whole epoch seconds of an ISO 8601 date-time (UTC when it names no zone)."""
+    seconds = _utc_seconds(text)
+    if seconds is not None:
+        return seconds
     match = _ISO_8601.fullmatch(text.strip())
     if match is None:
         raise BadValue(f"expected epoch seconds, milliseconds or ISO 8601, got {quote(text)}")
