@@ -121,6 +121,10 @@ def to_bool(value: Any) -> bool:
     raise BadValue(f"expected true or false, got {quote(value)}")
 
 
+_EPOCH_ORDINAL = datetime(1970, 1, 1).toordinal()
+_DIGITS = re.compile("[0-9]+")
+
+
 def _utc_seconds(text: str) -> int | None:
     """Whole epoch seconds of ``YYYY-MM-DDTHH:MM:SS[.fraction]Z``, the shape most sources
     write, read without the regular expression; ``None`` for any other text, or a date that is
@@ -133,26 +137,15 @@ def _utc_seconds(text: str) -> int | None:
         or text[10] != "T"
         or text[13] != ":"
         or text[16] != ":"
-        or (len(text) > 20 and (len(text) == 21 or text[19] != "."))
+        or (len(text) > 20 and (text[19] != "." or not _DIGITS.fullmatch(text, 20, len(text) - 1)))
     ):
         return None
-    digits = text[:4] + text[5:7] + text[8:10] + text[11:13] + text[14:16] + text[17:19]
-    digits += text[20:-1]  # the fraction of a second, truncated away
-    if not (digits.isascii() and digits.isdigit()):
-        return None
     try:
-        moment = datetime(
-            int(digits[:4]),
-            int(digits[4:6]),
-            int(digits[6:8]),
-            int(digits[8:10]),
-            int(digits[10:12]),
-            int(digits[12:14]),
-            tzinfo=timezone.utc,
-        )
+        moment = datetime.fromisoformat(text)  # in this shape, it reads what the pattern reads
     except ValueError:
         return None
-    return int(moment.timestamp())
+    days = moment.toordinal() - _EPOCH_ORDINAL
+    return days * 86400 + moment.hour * 3600 + moment.minute * 60 + moment.second
 
 
 def _parse_iso(text: str) -> int:
