@@ -27,6 +27,7 @@ from tiktok_destination.quoting import kind, quote
 from tiktok_destination.settings import Config
 from tiktok_destination.specs import Call, Spec
 from tiktok_destination.transform.assembly import assembler
+from tiktok_destination.transform.canonical import canonical_json
 from tiktok_destination.transform.sections import (
     EventWalk,
     FieldProblem,
@@ -74,21 +75,15 @@ def _getters(paths: tuple[str, ...]) -> tuple[Getter, ...]:
     return tuple(path_getter(path) for path in paths)
 
 
-# Sorted keys make the text canonical; a cycle ends in RecursionError, caught below.
-_CANONICAL = json.JSONEncoder(
-    sort_keys=True, separators=(",", ":"), default=str, check_circular=False
-)
-
-
 def derived_event_id(event: dict[str, Any]) -> str:
     """A stable id for an event that has none: the same event always gets the same id."""
     try:
-        canonical = _CANONICAL.encode(event)
+        canonical = canonical_json(event)
     except (TypeError, ValueError, RecursionError):
         raise FieldProblem(
             "event_id: missing, and the event is not plain JSON to derive one from"
         ) from None
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:32]
+    return hashlib.sha256(canonical).hexdigest()[:32]
 
 
 def _event_time(event: dict[str, Any], config: Config, now: float, warnings: list[str]) -> int:
