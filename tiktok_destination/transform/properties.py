@@ -15,8 +15,6 @@ from tiktok_destination.quoting import kind
 from tiktok_destination.transform.sections import Builder, EventWalk, FieldProblem, custom_section
 from tiktok_destination.transform.values import BadValue, to_currency, to_number
 
-_PRICED_BY = (("item_price", "price"), ("item_quantity", "quantity"))
-
 
 def _contents(
     items: list[Any], reading: EventWalk, build: Builder
@@ -24,14 +22,15 @@ def _contents(
     """``properties.contents``, and whether every price and quantity given could be read."""
     contents = []
     complete = True
-    fields = reading.config.fields
+    price, quantity = reading.config.fields["item_price"], reading.config.fields["item_quantity"]
     for index, item in enumerate(items):
         if not isinstance(item, dict):
             raise FieldProblem(f"item_list[{index}]: expected an object, got {kind(item)}")
         content = build(item, reading, f"item_list[{index}].")
-        complete = complete and all(
-            key in content or fields[field](item) is None for field, key in _PRICED_BY
-        )
+        if complete:  # a price or quantity given and not read leaves the sum unknown
+            complete = ("price" in content or price(item) is None) and (
+                "quantity" in content or quantity(item) is None
+            )
         if content:
             contents.append(content)
     return contents, complete
@@ -39,13 +38,13 @@ def _contents(
 
 def _items_value(contents: list[dict[str, Any]]) -> float | int | None:
     """Σ price × quantity (quantity 1 when missing), when any item has a price."""
-    priced = [content for content in contents if "price" in content]
-    if not priced:
+    total: Decimal | None = None
+    for content in contents:
+        if "price" in content:  # exact in decimal: 0.1 × 3 is 0.3
+            line = Decimal(str(content["price"])) * content.get("quantity", 1)
+            total = line if total is None else total + line
+    if total is None:
         return None
-    total = sum(
-        (Decimal(str(content["price"])) * content.get("quantity", 1) for content in priced),
-        Decimal(0),
-    )
     return int(total) if total == total.to_integral_value() else float(total)
 
 
