@@ -19,6 +19,10 @@ from tiktok_destination.quoting import quote
 
 MILLISECONDS_FROM = 1e11
 """Epoch numbers at or above this are milliseconds (1e11 s is the year 5138)."""
+_WHOLE_MILLISECONDS_FROM = 10**11
+_WHOLE_MILLISECONDS_TO = 10**14
+"""The whole numbers read as milliseconds, as ints: mypyc would make a float of a huge int
+compared with a float, which overflows."""
 
 _ISO_8601 = re.compile(
     r"(\d{4})-(\d{2})-(\d{2})"
@@ -189,9 +193,9 @@ def _epoch_number(value: Any) -> Decimal | float | int:
 
 def to_epoch_seconds(value: Any) -> int:
     """Whole epoch seconds (truncated) from seconds, milliseconds or an ISO 8601 string."""
-    if value.__class__ is int and 1 <= value < MILLISECONDS_FROM * 1000:
+    if value.__class__ is int and 1 <= value < _WHOLE_MILLISECONDS_TO:
         # The common case, in exact integers: what the reading below gives it (a test holds it).
-        return value // 1000 if value >= MILLISECONDS_FROM else value
+        return value // 1000 if value >= _WHOLE_MILLISECONDS_FROM else value
     if isinstance(value, str) and ":" in value:  # never a number: spare Decimal's exception
         return _checked_seconds(_parse_iso(value), value)
     try:
