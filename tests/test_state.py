@@ -40,6 +40,22 @@ def test_tenants_in_rotation_are_compiled_once() -> None:
     assert cache.configs_made == 17
 
 
+def test_settings_changed_in_place_are_read_again() -> None:
+    # The same object, passed again and again, is found without a look-up while it is equal to
+    # its snapshot: a host changing it in place between two calls gets the new settings.
+    cache = State()
+    settings = {**VALID, "pixel_id": "BEFORE"}
+    assert cache.config_for(settings) is cache.config_for(settings)
+    settings["pixel_id"] = "AFTER"
+    assert cache.config_for(settings).source_ids["web"] == "AFTER"
+    settings["pixel_id"] = ""
+    with pytest.raises(SettingsError):
+        cache.config_for(settings)
+    settings["pixel_id"] = "BEFORE"
+    assert cache.config_for(settings).source_ids["web"] == "BEFORE"
+    assert cache.configs_made == 3
+
+
 def test_the_least_recently_used_settings_go_first() -> None:
     cache = State(max_tenants=2)
     first, second, third = ({**VALID, "pixel_id": f"P{n}"} for n in range(3))

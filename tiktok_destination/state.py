@@ -146,9 +146,15 @@ class State:
         self._refused: _Lru[bytes, str] = _Lru(max_refused, max_refused * 1024)
         self.configs_made = 0
         """How many times settings were made (for tests and benchmarks)."""
+        self._last: tuple[Any, Any, _Tenant] | None = None
+        """The settings object last looked up, its private snapshot and its tenant: a host
+        calling the per-event hook passes the same one again and again."""
 
     def config_for(self, settings: Any) -> Config:
         """The made ``Config`` for ``settings``; raises ``SettingsError`` when invalid."""
+        last = self._last  # one read: another thread may replace it, never change it
+        if last is not None and last[0] is settings and last[1] == settings:
+            return last[2].config()  # (evicted since, it still is these settings' config)
         tenant, to_close = self._tenant(settings)
         _close(to_close)
         return tenant.config()
@@ -189,6 +195,7 @@ class State:
     def close(self) -> None:
         """Forget everything; close the sessions no send is using (the others when it ends)."""
         with self._lock:
+            self._last = None
             self._by_id.clear()
             to_close = self._evict(self._by_content.clear())
         _close(to_close)
@@ -205,6 +212,7 @@ class State:
             entry = self._by_id.get(id(settings))
             if entry is not None and not entry[2].evicted and entry[0] == settings:
                 self._by_content.get(entry[1])  # now the most recently used there too
+                self._last = (settings, entry[0], entry[2])
                 return entry[2], []
         copied = _private_copy(settings)
         if copied is None:  # not JSON: never valid, not kept
@@ -223,6 +231,7 @@ class State:
             if tenant in evicted:  # too big to keep
                 return tenant, self._evict(evicted)
             self._by_id.put(id(settings), (snapshot, content, tenant), len(content))
+            self._last = (settings, snapshot, tenant)
             return tenant, self._evict(evicted)
 
     def _new_tenant(self, settings: Any, *, kept: bool) -> _Tenant:
