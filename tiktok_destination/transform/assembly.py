@@ -62,11 +62,11 @@ def _with_items(build: Builder, build_item: Builder) -> Builder:
     return build_all
 
 
-def _assembly(
+def section_builders(
     config: Config, source: str, platform: str | None, *, fitted: bool = True
-) -> Assemble:
-    """Each section built in turn and kept when not empty, in payload order (``event``'s keys
-    go to ``data[0]`` itself); the custom user properties join the ``user`` section."""
+) -> list[tuple[str, Builder]]:
+    """The builder of each section an assembly builds, in payload order (the items' builder
+    inside the properties'); ``benchmarks/bench_transform.py --by-section`` times each."""
     steps = plan(source, platform)
     build_item = section_builder(steps["item"], config, fitted=fitted)
     builders: list[tuple[str, Builder]] = []
@@ -76,6 +76,15 @@ def _assembly(
             builders.append((section, _with_items(build, build_item)))
         elif section != "item" and section_steps:
             builders.append((section, build))
+    return builders
+
+
+def _assembly(
+    config: Config, source: str, platform: str | None, *, fitted: bool = True
+) -> Assemble:
+    """Each section built in turn and kept when not empty, in payload order (``event``'s keys
+    go to ``data[0]`` itself); the custom user properties join the ``user`` section."""
+    builders = section_builders(config, source, platform, fitted=fitted)
     custom_user = config.custom_user_properties
 
     def assemble(node: Any, reading: EventWalk, data: dict[str, Any]) -> None:

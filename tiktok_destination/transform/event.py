@@ -86,7 +86,7 @@ def derived_event_id(event: dict[str, Any]) -> str:
     return hashlib.sha256(canonical).hexdigest()[:32]
 
 
-def _event_time(event: dict[str, Any], config: Config, now: float, warnings: list[str]) -> int:
+def event_time(event: dict[str, Any], config: Config, now: float, warnings: list[str]) -> int:
     """The event's time; a warning when TikTok will not attribute it, or a clock looks wrong."""
     timestamp = config.fields["event_timestamp"](event)
     try:
@@ -106,7 +106,7 @@ def _event_time(event: dict[str, Any], config: Config, now: float, warnings: lis
     return event_time
 
 
-def _event_id(event: dict[str, Any], config: Config, source: str, warnings: list[str]) -> str:
+def event_id(event: dict[str, Any], config: Config, source: str, warnings: list[str]) -> str:
     given_id = config.fields["event_id"](event)
     try:
         if given_id is not None:
@@ -133,8 +133,8 @@ def build_event(
     (``assembly.assembler``)."""
     data = {
         "event": tiktok_event,
-        "event_time": _event_time(event, config, now, warnings),
-        "event_id": _event_id(event, config, source, warnings),
+        "event_time": event_time(event, config, now, warnings),
+        "event_id": event_id(event, config, source, warnings),
     }
     reading = EventWalk(event, config, source, warnings)
     if scope_of(source) == "app":
