@@ -258,6 +258,14 @@ def test_short_values_are_still_cached_and_long_ones_still_hashed() -> None:
     hashing.hash_email(long_email)
     info = hashing._cached_email_hash.cache_info()
     assert (info.hits, info.currsize) == (1, 1)
+    long_phone = "+33 6 12 34 56 78" + " " * 200
+    assert hashing.hash_phone(long_phone, None) == hashing.sha256_hex("+33612345678")
+    hashing._cached_phone_hash.cache_clear()
+    for _ in range(2):
+        assert hashing.hash_phone("06 12 34 56 78", "FR") == hashing.sha256_hex("+33612345678")
+    hashing.hash_phone(long_phone, None)
+    info = hashing._cached_phone_hash.cache_info()
+    assert (info.hits, info.currsize) == (1, 1)
 
 
 def test_validity_from_compiled_metadata_agrees_with_phonenumbers() -> None:

@@ -114,10 +114,19 @@ def phone_problem(value: str, default_region: str | None) -> str:
     return f"is not a valid phone number for its country (+{number.country_code})"
 
 
-def hash_phone(value: str, default_region: str | None) -> str | None:
-    """Hash of the E.164 form, the value itself when already hashed, ``None`` when unreadable."""
+def _phone_hash(value: str, default_region: str | None) -> str | None:
     known = prehashed(value)
     if known is not None:
         return known
     e164 = to_e164(value, default_region)
     return sha256_hex(e164) if e164 is not None else None
+
+
+_cached_phone_hash = lru_cache(maxsize=CACHE_ENTRIES)(_phone_hash)
+
+
+def hash_phone(value: str, default_region: str | None) -> str | None:
+    """Hash of the E.164 form, the value itself when already hashed, ``None`` when unreadable."""
+    if len(value) > CACHED_CHARS:
+        return _phone_hash(value, default_region)
+    return _cached_phone_hash(value, default_region)
