@@ -4,7 +4,9 @@ For each record of a section that applies to the event (its scope and platform),
 read through its source's getter (``Config.fields``), then from the record's fallbacks while there
 is none, and turned into what TikTok takes by its reader (``readers.READERS``) or hashed. A bad
 value makes the event ``invalid`` (``FieldProblem``) or is left out with a warning, as the
-record's ``on_bad`` says.
+record's ``on_bad`` says. That is the general walk (``walk_step``); ``section_builder`` reads the
+plain fields of a path into one object straight from that object instead (``object_reads``),
+with the same outcome.
 """
 
 from __future__ import annotations
