@@ -20,7 +20,8 @@ client's (target ≤ 1.10; and / the batch-hook bare client's); at 150 ms, ``sen
 the four-in-flight bare client's (target ≥ 0.8); ``send``'s clock stops when it exits (its
 outcomes are counted after). ``--memory N ...`` also runs ``send`` on N events in a child process
 (reading a file, then its stdin) and prints its peak resident memory (``--events 0`` runs only
-that).
+that). ``--send-alone`` runs only ``send`` on loopback, for a profiler attached to this process
+(docs/performance.md says how).
 """
 
 from __future__ import annotations
@@ -300,18 +301,41 @@ def compare_both(args: argparse.Namespace, work: Path) -> None:
     print(f"  send / batch-hook bare client throughput: {best['bare-hook'] / send_s:.2f}")
 
 
+def send_alone(args: argparse.Namespace, work: Path) -> None:
+    """``send`` alone on loopback, ``rounds`` times: what a profiler attached to this process
+    (``py-spy record --threads``) should see; every file is written before the first run."""
+    files = []
+    for round_ in range(args.rounds):
+        files.append(work / f"events-{round_}.jsonl")
+        write_events(files[-1], args.events, args.seed + 10 * round_)
+    with fake_server(0.0) as (url, received):
+        for events in files:
+            received()
+            start = time.perf_counter()
+            outcomes = send_command(events, url, work, None)
+            elapsed = time.perf_counter() - start
+            sent = delivered(outcomes)
+            assert received() == sent == args.events, (sent, args.events)
+            print(f"send {elapsed:6.2f} s  {args.events / elapsed:9,.0f} events/s")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=50_000, help="events per run (0: none)")
     parser.add_argument("--rounds", type=int, default=3, help="rounds; the best counts")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument(
+        "--send-alone", action="store_true", help="only send, on loopback (for a profiler)"
+    )
+    parser.add_argument(
         "--memory", type=int, nargs="*", default=[], metavar="N", help="peak memory of N events"
     )
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as folder:
         work = Path(folder)
-        if args.events:
+        if args.send_alone:
+            send_alone(args, work)
+        elif args.events:
             compare_both(args, work)
         for count in args.memory:
             from_file, from_stdin = peak_memory(count, args.seed + 9000, work)
