@@ -3,8 +3,11 @@
 Input lines come in chunks (``send_input``), each transformed with one call of the batch hook.
 Events wait in one buffer per request group (source, source id, test code) and go out when a
 buffer is full or its first event has waited ``batching.MAX_WAIT_S`` (a quiet stream on stdin still
-delivers), so memory stays flat. Up to ``max_concurrent_requests`` buffers are being sent at
-once (the reading goes on meanwhile); their outcomes are recorded in the order they were sent.
+delivers), so memory stays flat. A full buffer's requests are encoded here, on the reading
+thread that made its payloads (``Deliverer.prepare``), and only their bytes go to the threads
+that post (``Deliverer.deliver``, the same delivery as the send hook's). Up to
+``max_concurrent_requests`` buffers are being sent at once (the reading goes on meanwhile);
+their outcomes are recorded in the order they were sent.
 Every event gets one outcome record in ``--outcomes`` as soon as it is known, and each event
 posted gets a ``sending`` record before the post (``outcome_log``). SIGINT and SIGTERM stop
 cleanly (``signals``): what was not sent is recorded ``failed``. With ``--resume`` the lines an
@@ -25,7 +28,7 @@ import time
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from functools import partial
 from typing import IO, Any
 
@@ -44,8 +47,10 @@ from tiktok_destination.cli.progress import Progress
 from tiktok_destination.cli.reasons import most_frequent, reason
 from tiktok_destination.cli.resume import CHANGED, Finished
 from tiktok_destination.delivery import batching
+from tiktok_destination.delivery.deliverer import Deliverer
 from tiktok_destination.delivery.in_flight import Workers
 from tiktok_destination.facts import NAME
+from tiktok_destination.outcomes import SendOutcome
 from tiktok_destination.transform.event_ids import own_event_id, payload_event_id
 from tiktok_destination.transform.event_text import NotJson
 
@@ -121,11 +126,13 @@ class SendRun:
         """How many events a request of each group carries at most."""
         self.ready: deque[Pending] = deque()
         """Full buffers, oldest first, waiting for their request."""
-        self.in_flight: deque[tuple[list[Sent], Future[list[dict[str, Any]]]]] = deque()
+        self.in_flight: deque[tuple[list[Sent], Future[list[SendOutcome]]]] = deque()
         """Buffers being sent, oldest first: what each event's records name and the coming
         outcomes."""
         self.window = self.config.delivery.max_concurrent_requests
         self._workers: Workers | None = None
+        self._deliverer: Deliverer | None = None
+        """The deliverer of ``settings``, held while the run sends."""
         self.counts: Counter[str] = Counter()
         self.read = 0
         self.resumed: Counter[str] = Counter()
@@ -154,6 +161,17 @@ class SendRun:
                 "and does not save them",
                 file=self.err,
             )
+        with ExitStack() as held:
+            if not self.dry_run:
+                self._deliverer = held.enter_context(state.deliverer_for(self.settings))
+            self._run_held(chunks, total_bytes)
+            if self._deliverer is not None:
+                self.refused = self._deliverer.stopped
+        self._summary()
+        return self.stopped_by is None and self.not_written is None
+
+    def _run_held(self, chunks: Iterable[Sequence[InputLine]], total_bytes: int | None) -> None:
+        """``run`` with the deliverer held: a stop or an outcomes file not written ends it."""
         try:  # a stop may come as soon as the bar is drawn
             with signals.held():  # a bar drawn is a bar kept, so it can be cleared
                 self._progress = Progress(self.err, total_bytes)
@@ -172,11 +190,6 @@ class SendRun:
             self._close_progress()
             if self._workers is not None:
                 self._workers.close()
-        if not self.dry_run:
-            with state.deliverer_for(self.settings) as deliverer:
-                self.refused = deliverer.stopped
-        self._summary()
-        return self.stopped_by is None and self.not_written is None
 
     def _close_progress(self) -> None:
         """Take the bar off the terminal (it is drawn again by no one)."""
@@ -290,7 +303,8 @@ class SendRun:
 
     def _send_ready(self) -> None:
         """Send the buffers in ``ready`` (when fewer than ``window`` are in flight): their
-        ``sending`` records first, then the request."""
+        requests encoded, their ``sending`` records written, then the requests posted (by a
+        thread of ``Workers``)."""
         while self.ready:
             self._collect(room=True)
             with signals.held():
@@ -299,19 +313,14 @@ class SendRun:
                     self._plan(batch)
                     self.ready.popleft()
                     continue
+                assert self._workers is not None and self._deliverer is not None
                 sent = _sent(batch)
+                prepared = self._deliverer.prepare([payload for _line, _hash, payload in batch])
                 self._write_text(record_lines(sent, SENDING, SENDING_MESSAGE))
                 self.ready.popleft()
-                assert self._workers is not None
-                payloads = [payload for _line, _hash, payload in batch]
-                self.in_flight.append((sent, self._workers.submit(partial(self._send, payloads))))
-
-    def _send(self, payloads: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """The send hook for one buffer (on a worker thread)."""
-        outcomes: list[dict[str, Any]] = self.hook.cdp_destination_send(
-            destination=NAME, payloads=payloads, settings=self.settings
-        )
-        return outcomes
+                del batch  # the payloads go here, in the thread that made them
+                job = self._workers.submit(partial(self._deliverer.deliver, prepared))
+                self.in_flight.append((sent, job))
 
     def _collect(self, *, room: bool = False, everything: bool = False) -> None:
         """Record the outcomes of the buffers sent, oldest first: those already known, and
@@ -328,7 +337,7 @@ class SendRun:
                 self._write_text(self._outcome_records(sent, outcomes))
                 self.in_flight.popleft()
 
-    def _outcome_records(self, sent: list[Sent], outcomes: list[dict[str, Any]]) -> str:
+    def _outcome_records(self, sent: list[Sent], outcomes: list[SendOutcome]) -> str:
         """The records of one request's outcomes, counted; a run of equal outcomes (a whole
         batch delivered, say) encodes what its records share once."""
         records, start = [], 0
