@@ -212,29 +212,34 @@ CLIENTS = ("send", "bare", "bare-hook")
 """Timed in this order in every round: ``send``, the bare client, the batch-hook bare client."""
 
 
-def compare(latency_s: float, count: int, rounds: int, seed: int, work: Path) -> dict[str, float]:
-    """Best seconds of ``send`` and of each bare client, fresh events for each run."""
+def compare(
+    latency_s: float, count: int, rounds: int, seed: int, work: Path
+) -> tuple[dict[str, float], dict[str, float]]:
+    """Best wall seconds of ``send`` and of each bare client, fresh events for each run, and
+    their best CPU seconds (this process's, every thread: the fake server's are not counted)."""
     in_flight = 1 if latency_s == 0 else 4
     best = dict.fromkeys(CLIENTS, float("inf"))
+    cpu = dict.fromkeys(CLIENTS, float("inf"))
     with fake_server(latency_s) as (url, received):
         for round_ in range(rounds):
             for index, label in enumerate(CLIENTS):
                 events = work / "events.jsonl"
                 write_events(events, count, seed + 10 * round_ + index)
                 received()
-                start = time.perf_counter()
+                start, start_cpu = time.perf_counter(), time.process_time()
                 if label == "send":
                     outcomes = send_command(events, url, work, None)
-                    elapsed = time.perf_counter() - start
-                    sent = delivered(outcomes)
                 else:
                     client = bare_client if label == "bare" else bare_hook_client
                     sent = client(events, url, in_flight)
-                    elapsed = time.perf_counter() - start
+                elapsed, used = time.perf_counter() - start, time.process_time() - start_cpu
+                if label == "send":
+                    sent = delivered(outcomes)
                 arrived = received()
                 assert arrived == sent == count, (label, arrived, sent, count)
                 best[label] = min(best[label], elapsed)
-    return best
+                cpu[label] = min(cpu[label], used)
+    return best, cpu
 
 
 CHILD = """
@@ -278,24 +283,28 @@ def peak_memory(count: int, seed: int, work: Path) -> tuple[float, float]:
     return peaks[0], peaks[1]
 
 
-def _times(count: int, best: dict[str, float]) -> None:
+def _times(count: int, best: dict[str, float], cpu: dict[str, float]) -> None:
     names = {"send": "send", "bare": "bare client", "bare-hook": "bare, batch hook"}
     for label in CLIENTS:
         seconds = best[label]
-        print(f"  {names[label]:<17} {seconds:6.2f} s  {count / seconds:9,.0f} events/s")
+        print(
+            f"  {names[label]:<17} {seconds:6.2f} s  {count / seconds:9,.0f} events/s  "
+            f"(CPU {cpu[label]:5.2f} s, {cpu[label] / count * 1e6:5.1f} µs/event)"
+        )
 
 
 def compare_both(args: argparse.Namespace, work: Path) -> None:
     print(f"{args.events:,} fresh events per run, best of {args.rounds} rounds")
-    best = compare(0.0, args.events, args.rounds, args.seed, work)
+    best, cpu = compare(0.0, args.events, args.rounds, args.seed, work)
     print("\nloopback (bare clients: one request at a time):")
-    _times(args.events, best)
+    _times(args.events, best, cpu)
     send_s = best["send"]
     print(f"  send / bare client wall time: {send_s / best['bare']:.2f}  (target ≤ 1.10)")
     print(f"  send / batch-hook bare client wall time: {send_s / best['bare-hook']:.2f}")
-    best = compare(0.15, args.events, args.rounds, args.seed + 5000, work)
+    print(f"  send / bare client CPU time: {cpu['send'] / cpu['bare']:.2f}")
+    best, cpu = compare(0.15, args.events, args.rounds, args.seed + 5000, work)
     print("\n150 ms away (bare clients: four requests in flight):")
-    _times(args.events, best)
+    _times(args.events, best, cpu)
     send_s = best["send"]
     print(f"  send / bare client throughput: {best['bare'] / send_s:.2f}  (target ≥ 0.8)")
     print(f"  send / batch-hook bare client throughput: {best['bare-hook'] / send_s:.2f}")
