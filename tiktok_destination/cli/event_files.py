@@ -15,13 +15,14 @@ from __future__ import annotations
 
 import codecs
 import hashlib
+import itertools
 import json
 import re
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 
 from tiktok_destination.cli.exits import UsageError
 from tiktok_destination.transform.event_text import NotJson, check_unicode, parse_text
@@ -43,6 +44,7 @@ NOT_UTF8 = "not UTF-8 (a byte sequence that is not UTF-8)"
 
 
 ParsedLine = tuple[int, Any]
+T = TypeVar("T")
 HashedLine = tuple[int, Any, str]
 """A record and its ``line_hash``."""
 _Raw = tuple[int, Any, "bytes | str"]
@@ -55,7 +57,12 @@ one by chance once in 2**64."""
 def line_hash(raw: bytes | str) -> str:
     """The ``line_hash`` of a line's bytes (line ending left out) or an array element's text."""
     data = raw.encode("utf-8", "surrogateescape") if isinstance(raw, str) else raw
-    return hashlib.blake2b(data.rstrip(b"\r\n"), digest_size=LINE_HASH_BYTES).hexdigest()
+    return _bytes_hash(data)
+
+
+def _bytes_hash(raw: bytes) -> str:
+    """``line_hash`` of a line's bytes."""
+    return hashlib.blake2b(raw.rstrip(b"\r\n"), digest_size=LINE_HASH_BYTES).hexdigest()
 
 
 @contextmanager
@@ -80,6 +87,10 @@ def open_events(path: str | None) -> Iterator[IO[bytes]]:
 def read_lines(stream: IO[bytes]) -> Iterator[ParsedLine]:
     """Records in input order: the elements of a JSON array, or one per non-blank line."""
     return iter(EventLines(stream))
+
+
+def _nothing(raw: bytes) -> None:
+    return None
 
 
 def _parse_line(raw: bytes) -> Any:
@@ -135,21 +146,25 @@ class EventLines:
         return chunk
 
     def __iter__(self) -> Iterator[ParsedLine]:
-        return ((line, event) for line, event, _raw in self._records())
+        if self._is_an_array():
+            return ((line, event) for line, event, _raw in self._array())
+        return ((line, event) for line, event, _raw in self._lines(_nothing))
 
     def hashed(self) -> Iterator[HashedLine]:
         """The records, each with its ``line_hash``."""
-        return ((line, event, line_hash(raw)) for line, event, raw in self._records())
+        if self._is_an_array():
+            return ((line, event, line_hash(raw)) for line, event, raw in self._array())
+        return self._lines(_bytes_hash)
 
-    def _records(self) -> Iterator[_Raw]:
+    def _is_an_array(self) -> bool:
+        """Whether the stream is one JSON array (read first: the byte order mark is passed over,
+        and as much as it takes to tell)."""
         while not self._eof and not self._head.lstrip():
             self._head += self._read_more()
         if self._head.startswith(_BOM):
             self._head = self._head[len(_BOM) :]
             self.position += len(_BOM)
-        if self._head.lstrip().startswith(b"[") and not self._first_line_is_a_record():
-            return self._array()
-        return self._lines()
+        return self._head.lstrip().startswith(b"[") and not self._first_line_is_a_record()
 
     def _first_line_is_a_record(self) -> bool:
         """Whether the first line is a whole JSON value followed by more lines."""
@@ -165,7 +180,8 @@ class EventLines:
             self._head += self._read_more()
         return bool(self._head[end:].strip())
 
-    def _raw_lines(self) -> Iterator[bytes]:
+    def _head_lines(self) -> Iterator[bytes]:
+        """The lines read ahead (the last one completed from the stream)."""
         while b"\n" in self._head:
             line, self._head = self._head.split(b"\n", 1)
             yield line + b"\n"
@@ -173,16 +189,20 @@ class EventLines:
             rest = self._head + self._stream.readline()
             self._head = b""
             yield rest
-        yield from self._stream
 
-    def _lines(self) -> Iterator[_Raw]:
-        for number, raw in enumerate(self._raw_lines(), start=1):
+    def _lines(self, third: Callable[[bytes], T]) -> Iterator[tuple[int, Any, T]]:
+        """Records of JSON Lines, each with ``third(line's bytes)``: one loop, the stream's own
+        iteration after the lines read ahead (the hot path of ``send``)."""
+        number = 0
+        for raw in itertools.chain(self._head_lines(), self._stream):
+            number += 1
             self.position += len(raw)
-            if not raw.isspace():  # (never empty)
-                event = _parse_line(raw)
-                if isinstance(event, NotJson):
-                    event = NotJson(f"line {number}: {event.message}")
-                yield number, event, raw
+            if raw.isspace():  # (never empty)
+                continue
+            event = _parse_line(raw)
+            if type(event) is NotJson:
+                event = NotJson(f"line {number}: {event.message}")
+            yield number, event, third(raw)
 
     def _array(self) -> Iterator[_Raw]:
         array = _ArrayText(self)

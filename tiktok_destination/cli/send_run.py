@@ -37,11 +37,12 @@ from tiktok_destination.cli.event_files import HashedLine, ParsedLine
 from tiktok_destination.cli.outcome_log import (
     SENDING,
     SENDING_MESSAGE,
-    Named,
     OutcomeLog,
     OutcomesNotWritten,
     record,
+    record_heads,
     record_lines,
+    records_from_heads,
 )
 from tiktok_destination.cli.progress import Progress
 from tiktok_destination.cli.reasons import most_frequent, reason
@@ -58,8 +59,9 @@ InputLine = ParsedLine | HashedLine
 """``(line, event)`` or ``(line, event, line_hash)``: only the second can be resumed."""
 Pending = list[tuple[int, "str | None", dict[str, Any]]]
 """Events buffered: input line, ``line_hash``, payload."""
-Sent = Named
-"""An event posted: its input line, its ``event_id``, its ``line_hash``."""
+Sent = str
+"""An event posted, as its records start (``outcome_log.record_heads``): its input line, its
+``event_id``, its ``line_hash``; made once for its ``sending`` record and its outcome's."""
 YOUNG_COLLECTION_EVERY = 20_000
 """Allocations between two collections of the youngest objects during a run (Python's default
 is 700). The buffers keep thousands of payloads alive, and every collection walks the objects
@@ -88,8 +90,10 @@ def fewer_collections() -> Iterator[None]:
 
 
 def _sent(batch: Pending) -> list[Sent]:
-    """What the records of each buffered event name: input line, ``event_id``, ``line_hash``."""
-    return [(line, payload_event_id(payload), line_hash) for line, line_hash, payload in batch]
+    """How the records of each buffered event start (input line, ``event_id``, ``line_hash``)."""
+    return record_heads(
+        [(line, payload_event_id(payload), line_hash) for line, line_hash, payload in batch]
+    )
 
 
 class SendRun:
@@ -316,7 +320,7 @@ class SendRun:
                 assert self._workers is not None and self._deliverer is not None
                 sent = _sent(batch)
                 prepared = self._deliverer.prepare([payload for _line, _hash, payload in batch])
-                self._write_text(record_lines(sent, SENDING, SENDING_MESSAGE))
+                self._write_text(records_from_heads(sent, SENDING, SENDING_MESSAGE))
                 self.ready.popleft()
                 del batch  # the payloads go here, in the thread that made them
                 job = self._workers.submit(partial(self._deliverer.deliver, prepared))
@@ -347,7 +351,7 @@ class SendRun:
             first = outcomes[start]
             status, message = first["status"], first["message"]
             code, request_id = first["code"], first["request_id"]
-            records.append(record_lines(sent[start:end], status, message, code, request_id))
+            records.append(records_from_heads(sent[start:end], status, message, code, request_id))
             self.counts[status] += end - start
             start = end
         return "".join(records)
@@ -380,11 +384,11 @@ class SendRun:
         text = []
         for sent, job in self.in_flight:
             why = INTERRUPTED_BEFORE if job.cancel() else INTERRUPTED_DURING  # posted or not
-            text.append(record_lines(sent, "failed", why))
+            text.append(records_from_heads(sent, "failed", why))
             self.counts["failed"] += len(sent)
         for batch in [*self.ready, *self.groups.values()]:
             sent = _sent(batch)
-            text.append(record_lines(sent, "failed", INTERRUPTED_BEFORE))
+            text.append(records_from_heads(sent, "failed", INTERRUPTED_BEFORE))
             self.counts["failed"] += len(sent)
         try:
             self._write_text("".join(text))
