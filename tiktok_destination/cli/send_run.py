@@ -263,6 +263,8 @@ class SendRun:
                 else []
             )
             ok = 0
+            warned: list[str] = []
+            """The warnings of the events buffered, counted once a chunk (a third have one)."""
             for (line, line_hash), event, outcome in zip(lines, events, outcomes, strict=True):
                 status = outcome["status"]
                 if status == "ok":
@@ -271,13 +273,15 @@ class SendRun:
                     warnings = outcome.get("warnings")
                     if warnings:
                         self.warned += 1
-                        self.warnings.update(reason(text) for text in warnings)
+                        warned += warnings
                     continue
                 message = outcome.get("reason") or outcome["error"]
                 named = (line, own_event_id(event), line_hash)
                 records.append(record_lines([named], status, message))
                 self.counts[status] += 1
             self.counts["ok"] += ok
+            for text, times in Counter(warned).items():  # few distinct texts
+                self.warnings[reason(text)] += times
             self._write_text("".join(records))
 
     def _buffer(self, line: int, line_hash: str | None, payload: dict[str, Any]) -> None:
