@@ -20,7 +20,7 @@ from support.helpers import TOKEN
 from support.tiktok_server import FakeTikTok
 
 from tiktok_destination.cli import send_run as sending
-from tiktok_destination.cli.event_files import read_lines
+from tiktok_destination.cli.event_files import EventLines, line_hash, read_lines
 from tiktok_destination.cli.host import plugin_manager
 from tiktok_destination.cli.outcome_log import OutcomeLog, record, record_lines
 from tiktok_destination.cli.send_input import READ_AHEAD, chunked, with_ticks
@@ -240,3 +240,27 @@ def test_send_encodes_every_request_on_the_reading_thread(
     assert [r["status"] for r in records].count("sending") == 400
     assert {r["status"] for r in final(records).values()} == {"delivered"}
     assert len(tiktok.requests) == 8 and len(tiktok.events) == 400
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.dictionaries(st.text(max_size=6), st.text(max_size=20), max_size=3),
+            st.sampled_from(["\n", "\r\n", "\r\r\n"]),
+        ),
+        max_size=6,
+    ),
+    st.booleans(),
+)
+def test_the_reader_hashes_each_line_as_line_hash_does(
+    lines: list[tuple[dict[str, str], str]], crlf_last: bool
+) -> None:
+    """``--resume`` knows a line by ``line_hash``: the reader's own hashing must agree with it,
+    whatever the line ending (and a last line without one)."""
+    raw = [(json.dumps(event) + ending).encode() for event, ending in lines]
+    if raw and not crlf_last:
+        raw[-1] = raw[-1].rstrip(b"\r\n")
+    read = list(EventLines(io.BytesIO(b"".join(raw))).hashed())
+    assert [(number, hashed) for number, _event, hashed in read] == [
+        (number, line_hash(line)) for number, line in enumerate(raw, start=1)
+    ]

@@ -19,10 +19,10 @@ import itertools
 import json
 import re
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import IO, Any, TypeVar
+from typing import IO, Any
 
 from tiktok_destination.cli.exits import UsageError
 from tiktok_destination.transform.event_text import NotJson, check_unicode, parse_text
@@ -44,7 +44,6 @@ NOT_UTF8 = "not UTF-8 (a byte sequence that is not UTF-8)"
 
 
 ParsedLine = tuple[int, Any]
-T = TypeVar("T")
 HashedLine = tuple[int, Any, str]
 """A record and its ``line_hash``."""
 _Raw = tuple[int, Any, "bytes | str"]
@@ -57,12 +56,7 @@ one by chance once in 2**64."""
 def line_hash(raw: bytes | str) -> str:
     """The ``line_hash`` of a line's bytes (line ending left out) or an array element's text."""
     data = raw.encode("utf-8", "surrogateescape") if isinstance(raw, str) else raw
-    return _bytes_hash(data)
-
-
-def _bytes_hash(raw: bytes) -> str:
-    """``line_hash`` of a line's bytes."""
-    return hashlib.blake2b(raw.rstrip(b"\r\n"), digest_size=LINE_HASH_BYTES).hexdigest()
+    return hashlib.blake2b(data.rstrip(b"\r\n"), digest_size=LINE_HASH_BYTES).hexdigest()
 
 
 @contextmanager
@@ -87,10 +81,6 @@ def open_events(path: str | None) -> Iterator[IO[bytes]]:
 def read_lines(stream: IO[bytes]) -> Iterator[ParsedLine]:
     """Records in input order: the elements of a JSON array, or one per non-blank line."""
     return iter(EventLines(stream))
-
-
-def _nothing(raw: bytes) -> None:
-    return None
 
 
 def _parse_line(raw: bytes) -> Any:
@@ -148,13 +138,13 @@ class EventLines:
     def __iter__(self) -> Iterator[ParsedLine]:
         if self._is_an_array():
             return ((line, event) for line, event, _raw in self._array())
-        return ((line, event) for line, event, _raw in self._lines(_nothing))
+        return ((line, event) for line, event, _raw in self._lines(hashed=False))
 
     def hashed(self) -> Iterator[HashedLine]:
         """The records, each with its ``line_hash``."""
         if self._is_an_array():
             return ((line, event, line_hash(raw)) for line, event, raw in self._array())
-        return self._lines(_bytes_hash)
+        return self._lines(hashed=True)
 
     def _is_an_array(self) -> bool:
         """Whether the stream is one JSON array (read first: the byte order mark is passed over,
@@ -190,9 +180,10 @@ class EventLines:
             self._head = b""
             yield rest
 
-    def _lines(self, third: Callable[[bytes], T]) -> Iterator[tuple[int, Any, T]]:
-        """Records of JSON Lines, each with ``third(line's bytes)``: one loop, the stream's own
-        iteration after the lines read ahead (the hot path of ``send``)."""
+    def _lines(self, *, hashed: bool) -> Iterator[tuple[int, Any, Any]]:
+        """Records of JSON Lines, each with its ``line_hash`` (``hashed``) or its bytes: one
+        loop, the stream's own iteration after the lines read ahead (the hot path of ``send``)."""
+        blake2b = hashlib.blake2b
         number = 0
         for raw in itertools.chain(self._head_lines(), self._stream):
             number += 1
@@ -202,7 +193,14 @@ class EventLines:
             event = _parse_line(raw)
             if type(event) is NotJson:
                 event = NotJson(f"line {number}: {event.message}")
-            yield number, event, third(raw)
+            if hashed:  # (line_hash, inline)
+                yield (
+                    number,
+                    event,
+                    blake2b(raw.rstrip(b"\r\n"), digest_size=LINE_HASH_BYTES).hexdigest(),
+                )
+            else:
+                yield number, event, raw
 
     def _array(self) -> Iterator[_Raw]:
         array = _ArrayText(self)
