@@ -8,7 +8,8 @@ as over a real network). Each round writes fresh events (``benchmarks/events.py`
 for every measure) to a JSON Lines file, then times, one after the other:
 
 - ``send``: the command line as a user runs it (``cli.main``, in this process), with
-  ``--outcomes`` to a file: hooks, buffering, one outcome record per event;
+  ``--outcomes`` to a file: the batch hook, buffering, each request encoded as its buffer is
+  done, a ``sending`` record before each post and one outcome record per event;
 - a bare client: what a hand-written integration does with the library and nothing else: read
   each line, ``json.loads``, the library's ``transform``, batches of 1000 per source, and
   ``requests`` posts, sequentially on loopback and with four requests in flight at 150 ms;
@@ -18,9 +19,11 @@ for every measure) to a JSON Lines file, then times, one after the other:
 The ratios the README's targets are written in: on loopback, ``send`` wall time / the bare
 client's (target ≤ 1.10; and / the batch-hook bare client's); at 150 ms, ``send`` throughput /
 the four-in-flight bare client's (target ≥ 0.8); ``send``'s clock stops when it exits (its
-outcomes are counted after). ``--memory N ...`` also runs ``send`` on N events in a child process
+outcomes are counted after). Each client's CPU seconds (this process's, every thread; the fake
+server's not counted) are printed too: the fake server shares the machine's cores. ``--memory N ...`` also runs ``send`` on N events in a child process
 (reading a file, then its stdin) and prints its peak resident memory (``--events 0`` runs only
-that). ``--send-alone`` runs only ``send`` on loopback, for a profiler attached to this process
+that). ``--alone CLIENT`` runs only that client on loopback (on ``--events-file``, written
+beforehand by ``--write-events PATH``), for a profiler attached to this process
 (docs/performance.md says how).
 """
 
@@ -310,22 +313,33 @@ def compare_both(args: argparse.Namespace, work: Path) -> None:
     print(f"  send / batch-hook bare client throughput: {best['bare-hook'] / send_s:.2f}")
 
 
-def send_alone(args: argparse.Namespace, work: Path) -> None:
-    """``send`` alone on loopback, ``rounds`` times: what a profiler attached to this process
-    (``py-spy record --threads``) should see; every file is written before the first run."""
-    files = []
-    for round_ in range(args.rounds):
-        files.append(work / f"events-{round_}.jsonl")
-        write_events(files[-1], args.events, args.seed + 10 * round_)
+def alone(args: argparse.Namespace, work: Path) -> None:
+    """One client alone on loopback, ``rounds`` times, for a profiler attached to this process
+    (``py-spy record --threads``, ``valgrind --tool=callgrind``): every events file is written
+    before the first run (or read from ``--events-file``, so that writing it is not measured)."""
+    if args.events_file:
+        files = [Path(args.events_file)] * args.rounds
+        with files[0].open("rb") as stream:
+            count = sum(1 for _ in stream)
+    else:
+        files, count = [], args.events
+        for round_ in range(args.rounds):
+            files.append(work / f"events-{round_}.jsonl")
+            write_events(files[-1], count, args.seed + 10 * round_)
     with fake_server(0.0) as (url, received):
         for events in files:
             received()
             start = time.perf_counter()
-            outcomes = send_command(events, url, work, None)
+            if args.alone == "send":
+                outcomes = send_command(events, url, work, None)
+            else:
+                client = bare_client if args.alone == "bare" else bare_hook_client
+                sent = client(events, url, 1)
             elapsed = time.perf_counter() - start
-            sent = delivered(outcomes)
-            assert received() == sent == args.events, (sent, args.events)
-            print(f"send {elapsed:6.2f} s  {args.events / elapsed:9,.0f} events/s")
+            if args.alone == "send":  # (counted without a Python loop: a profile barely sees it)
+                sent = outcomes.read_bytes().count(b'"status": "delivered"')
+            assert received() == sent == count, (sent, count)
+            print(f"{args.alone} {elapsed:6.2f} s  {count / elapsed:9,.0f} events/s")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -334,16 +348,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=3, help="rounds; the best counts")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument(
-        "--send-alone", action="store_true", help="only send, on loopback (for a profiler)"
+        "--alone", choices=CLIENTS, help="only this client, on loopback (for a profiler)"
     )
+    parser.add_argument("--events-file", help="with --alone: the events to send (JSON Lines)")
+    parser.add_argument("--write-events", metavar="PATH", help="only write --events events there")
     parser.add_argument(
         "--memory", type=int, nargs="*", default=[], metavar="N", help="peak memory of N events"
     )
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as folder:
         work = Path(folder)
-        if args.send_alone:
-            send_alone(args, work)
+        if args.write_events:
+            write_events(Path(args.write_events), args.events, args.seed)
+        elif args.alone:
+            alone(args, work)
         elif args.events:
             compare_both(args, work)
         for count in args.memory:
