@@ -20,11 +20,12 @@ The ratios the README's targets are written in: on loopback, ``send`` wall time 
 client's (target ≤ 1.10; and / the batch-hook bare client's); at 150 ms, ``send`` throughput /
 the four-in-flight bare client's (target ≥ 0.8); ``send``'s clock stops when it exits (its
 outcomes are counted after). Each client's CPU seconds (this process's, every thread; the fake
-server's not counted) are printed too: the fake server shares the machine's cores. ``--memory N ...`` also runs ``send`` on N events in a child process
-(reading a file, then its stdin) and prints its peak resident memory (``--events 0`` runs only
-that). ``--alone CLIENT`` runs only that client on loopback (on ``--events-file``, written
-beforehand by ``--write-events PATH``), for a profiler attached to this process
-(docs/performance.md says how).
+server's not counted) are printed too: the fake server shares the machine's cores.
+
+``--memory N ...`` also runs ``send`` on N events in a child process (reading a file, then its
+stdin) and prints its peak resident memory (``--events 0`` runs only that). ``--alone CLIENT``
+runs only that client on loopback (on ``--events-file``, written beforehand by ``--write-events
+PATH``), for a profiler attached to this process (docs/performance.md says how).
 """
 
 from __future__ import annotations
@@ -34,7 +35,6 @@ import contextlib
 import io
 import json
 import multiprocessing
-import os
 import subprocess
 import sys
 import tempfile
@@ -270,7 +270,8 @@ def peak_memory(count: int, seed: int, work: Path) -> tuple[float, float]:
         settings.write_text(json.dumps(settings_for(url)), encoding="utf-8")
         command = [sys.executable, "-c", CHILD, str(report), "send", "--settings", str(settings)]
         for source in (str(events), "-"):
-            argv = [*command, source, "--outcomes", os.devnull]
+            outcomes = work / "outcomes-memory.jsonl"  # (a regular file: send refuses others)
+            argv = [*command, source, "--outcomes", str(outcomes)]
             cat = subprocess.Popen(["cat", str(events)], stdout=subprocess.PIPE)  # a pipe
             process = subprocess.Popen(argv, cwd=ROOT, stdin=cat.stdout, stderr=subprocess.DEVNULL)
             assert cat.stdout is not None
@@ -282,6 +283,7 @@ def peak_memory(count: int, seed: int, work: Path) -> tuple[float, float]:
             code, peak = report.read_text().split()
             assert process.returncode == 0 and code == "0", f"send exited {code}"
             peaks.append(int(peak) / 1024)
+            outcomes.unlink()
     events.unlink()
     return peaks[0], peaks[1]
 
