@@ -141,5 +141,6 @@ def test_a_bug_while_preparing_fails_every_payload_and_posts_nothing(
         outcomes = sender.deliver(prepared)
     message = "not sent: unexpected RuntimeError in the destination"
     assert [(o["status"], o["message"]) for o in outcomes] == [("failed", message)] * 2
+    assert outcomes[0] is not outcomes[1]  # each its own: a host may change one
     assert tiktok.requests == []
     assert "RuntimeError" in caplog.text and TOKEN not in caplog.text

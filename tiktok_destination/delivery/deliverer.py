@@ -278,8 +278,9 @@ class Deliverer:
         except Exception as error:  # a bug must not lose the payloads: each one gets an outcome
             log.error("unexpected %s while preparing requests", type(error).__name__)
             message = f"not sent: unexpected {type(error).__name__} in the destination"
-            failed = send_outcome("failed", message)
-            return Prepared([outcome or failed for outcome in outcomes], [])
+            for index, outcome in enumerate(outcomes):
+                outcomes[index] = outcome or send_outcome("failed", message)
+            return Prepared(outcomes, [])
         return Prepared(outcomes, requests)
 
     def deliver(self, prepared: Prepared) -> list[SendOutcome]:
