@@ -375,9 +375,6 @@ class SurrogateHook:
                 outcome["payload"]["data"][0]["event_id"] = "bad-\ud800"
         return outcomes
 
-    def cdp_destination_send(self, **kwargs: Any) -> Any:
-        return self.real.cdp_destination_send(**kwargs)
-
 
 def test_a_dry_run_never_drops_a_payload_silently(tmp_path: Path, tiktok: FakeTikTok) -> None:
     settings = {"access_token": TOKEN, "pixel_id": "PIXEL", "api_url": tiktok.url}

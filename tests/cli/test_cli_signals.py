@@ -38,6 +38,8 @@ from tiktok_destination.cli.host import plugin_manager
 from tiktok_destination.cli.outcome_log import OutcomeLog
 from tiktok_destination.cli.send_input import chunked
 from tiktok_destination.cli.send_run import INTERRUPTED_BEFORE, INTERRUPTED_DURING, SendRun
+from tiktok_destination.delivery.deliverer import Deliverer, Prepared
+from tiktok_destination.outcomes import SendOutcome
 
 
 def wait_for(condition: Any, what: str) -> None:
@@ -126,25 +128,24 @@ def test_a_signal_waits_until_the_records_being_written_are_whole(
     assert tiktok.requests == []  # stopped before the post, and every event says so
 
 
-class InterruptingHook:
-    """The real hooks, but the n-th send is interrupted as if by Ctrl-C."""
+def interrupt_delivery(monkeypatch: pytest.MonkeyPatch, number: int) -> None:
+    """The ``number``-th delivery of a buffer is interrupted as if by Ctrl-C."""
+    real = Deliverer.deliver
+    deliveries = 0
 
-    def __init__(self, interrupt_send: int) -> None:
-        self.real = plugin_manager().hook
-        self.sends = 0
-        self.interrupt_send = interrupt_send
-
-    def cdp_destination_transform_batch(self, **kwargs: Any) -> Any:
-        return self.real.cdp_destination_transform_batch(**kwargs)
-
-    def cdp_destination_send(self, **kwargs: Any) -> Any:
-        self.sends += 1
-        if self.sends == self.interrupt_send:
+    def deliver(deliverer: Deliverer, prepared: Prepared) -> list[SendOutcome]:
+        nonlocal deliveries
+        deliveries += 1
+        if deliveries == number:
             raise KeyboardInterrupt
-        return self.real.cdp_destination_send(**kwargs)
+        return real(deliverer, prepared)
+
+    monkeypatch.setattr(Deliverer, "deliver", deliver)
 
 
-def test_ctrl_c_keeps_outcomes_true(tmp_path: Path, tiktok: FakeTikTok) -> None:
+def test_ctrl_c_keeps_outcomes_true(
+    tmp_path: Path, tiktok: FakeTikTok, monkeypatch: pytest.MonkeyPatch
+) -> None:
     settings = {
         "access_token": TOKEN,
         "pixel_id": "PIXEL",
@@ -162,7 +163,8 @@ def test_ctrl_c_keeps_outcomes_true(tmp_path: Path, tiktok: FakeTikTok) -> None:
     path = Path(write_events(tmp_path / "e.jsonl", [app_event] + [purchase(n) for n in range(10)]))
     out = tmp_path / "out.jsonl"
     log = OutcomeLog(str(out), append=False)
-    run = SendRun(InterruptingHook(interrupt_send=2), settings, outcomes=log)
+    interrupt_delivery(monkeypatch, 2)
+    run = SendRun(plugin_manager().hook, settings, outcomes=log)
     with path.open("rb") as stream:
         assert run.run(chunked(read_lines(stream), 1)) is False  # one line at a time
     log.close()

@@ -20,11 +20,14 @@ from support.helpers import TOKEN
 from support.tiktok_server import FakeTikTok
 
 from tiktok_destination.cli import send_run as sending
-from tiktok_destination.cli.event_files import read_lines
+from tiktok_destination.cli.event_files import EventLines, line_hash, read_lines
 from tiktok_destination.cli.host import plugin_manager
 from tiktok_destination.cli.outcome_log import OutcomeLog, record, record_lines
 from tiktok_destination.cli.send_input import READ_AHEAD, chunked, with_ticks
 from tiktok_destination.cli.send_run import SendRun
+from tiktok_destination.delivery import deliverer as deliverer_module
+from tiktok_destination.delivery.deliverer import Deliverer, Prepared
+from tiktok_destination.outcomes import SendOutcome
 
 ids = st.one_of(st.none(), st.integers(), st.text(max_size=20))
 texts = st.text(max_size=40)
@@ -118,9 +121,6 @@ class CountingHook:
         self.thresholds.append(gc.get_threshold()[0])
         return self.real.cdp_destination_transform_batch(**kwargs)
 
-    def cdp_destination_send(self, **kwargs: Any) -> Any:
-        return self.real.cdp_destination_send(**kwargs)
-
 
 def test_send_transforms_through_the_batch_hook_a_chunk_at_a_time(
     tmp_path: Path, tiktok: FakeTikTok
@@ -147,27 +147,26 @@ def test_send_transforms_through_the_batch_hook_a_chunk_at_a_time(
     assert gc.get_threshold() == before
 
 
-class HeldSends:
-    """The real hooks, but each send waits until ``release`` is set (at most ``WAIT_S``)."""
+class HeldDeliveries:
+    """Every delivery of a buffer waits until ``release`` is set (at most ``WAIT_S``)."""
 
-    def __init__(self) -> None:
-        self.real = plugin_manager().hook
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
         self.release = threading.Event()
         self.finished = 0
+        real = Deliverer.deliver
 
-    def cdp_destination_transform_batch(self, **kwargs: Any) -> Any:
-        return self.real.cdp_destination_transform_batch(**kwargs)
+        def deliver(deliverer: Deliverer, prepared: Prepared) -> list[SendOutcome]:
+            self.release.wait(WAIT_S)
+            try:
+                return real(deliverer, prepared)
+            finally:
+                self.finished += 1
 
-    def cdp_destination_send(self, **kwargs: Any) -> Any:
-        self.release.wait(WAIT_S)
-        try:
-            return self.real.cdp_destination_send(**kwargs)
-        finally:
-            self.finished += 1
+        monkeypatch.setattr(Deliverer, "deliver", deliver)
 
 
 def test_the_next_buffer_fills_while_a_full_window_is_in_flight(
-    tmp_path: Path, tiktok: FakeTikTok
+    tmp_path: Path, tiktok: FakeTikTok, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     window, batch = 3, 2
     settings = {
@@ -177,17 +176,17 @@ def test_the_next_buffer_fills_while_a_full_window_is_in_flight(
         "batch_size": batch,
         "max_concurrent_requests": window,
     }
-    hook = HeldSends()
+    held = HeldDeliveries(monkeypatch)
     finished_when_read: list[int] = []
 
     def one_line_at_a_time() -> Iterator[list[tuple[int, Any]]]:
         for n in range(window * batch + 1):
-            finished_when_read.append(hook.finished)
+            finished_when_read.append(held.finished)
             yield [(n + 1, purchase(n))]
-        hook.release.set()
+        held.release.set()
 
     log = OutcomeLog(str(tmp_path / "out.jsonl"), append=False)
-    run = SendRun(hook, settings, outcomes=log, err=io.StringIO())
+    run = SendRun(plugin_manager().hook, settings, outcomes=log, err=io.StringIO())
     assert run.run(one_line_at_a_time()) is True
     log.close()
     # the line after the third buffer was read with three requests in flight, none answered
@@ -207,3 +206,61 @@ def test_a_stream_that_breaks_hands_over_what_came_then_the_error() -> None:
         for chunk in chunks:
             taken += [line for line, _event in chunk]
     assert taken == [1, 2]
+
+
+def test_send_encodes_every_request_on_the_reading_thread(
+    tmp_path: Path, tiktok: FakeTikTok, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The thread that fills the buffers encodes their requests; the threads that post get
+    bytes (and every event still gets its ``sending`` record, then its outcome)."""
+    threads: set[threading.Thread] = set()
+    real = deliverer_module._dumps
+
+    def recording(value: Any) -> bytes:
+        threads.add(threading.current_thread())
+        return real(value)
+
+    monkeypatch.setattr(deliverer_module, "_dumps", recording)
+    settings = {
+        "access_token": TOKEN,
+        "pixel_id": "PIXEL",
+        "api_url": tiktok.url,
+        "batch_size": 50,
+        "max_concurrent_requests": 4,
+    }
+    path = Path(write_events(tmp_path / "e.jsonl", [purchase(n) for n in range(400)]))
+    out = tmp_path / "out.jsonl"
+    log = OutcomeLog(str(out), append=False)
+    run = SendRun(plugin_manager().hook, settings, outcomes=log, err=io.StringIO())
+    with path.open("rb") as stream:
+        assert run.run(chunked(read_lines(stream))) is True
+    log.close()
+    assert threads == {threading.current_thread()}
+    records = read_outcomes(out)
+    assert [r["status"] for r in records].count("sending") == 400
+    assert {r["status"] for r in final(records).values()} == {"delivered"}
+    assert len(tiktok.requests) == 8 and len(tiktok.events) == 400
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.dictionaries(st.text(max_size=6), st.text(max_size=20), max_size=3),
+            st.sampled_from(["\n", "\r\n", "\r\r\n"]),
+        ),
+        max_size=6,
+    ),
+    st.booleans(),
+)
+def test_the_reader_hashes_each_line_as_line_hash_does(
+    lines: list[tuple[dict[str, str], str]], crlf_last: bool
+) -> None:
+    """``--resume`` knows a line by ``line_hash``: the reader's own hashing must agree with it,
+    whatever the line ending (and a last line without one)."""
+    raw = [(json.dumps(event) + ending).encode() for event, ending in lines]
+    if raw and not crlf_last:
+        raw[-1] = raw[-1].rstrip(b"\r\n")
+    read = list(EventLines(io.BytesIO(b"".join(raw))).hashed())
+    assert [(number, hashed) for number, _event, hashed in read] == [
+        (number, line_hash(line)) for number, line in enumerate(raw, start=1)
+    ]

@@ -15,7 +15,7 @@ import pytest
 import requests
 from support.hostile_server import HostileServer, Piece, Request, head, json_answer, tiktok_ok
 
-from tiktok_destination.delivery import bounded_http
+from tiktok_destination.delivery import bounded_http, watchdog
 from tiktok_destination.delivery.bounded_http import MAX_ANSWER_BYTES, WholeRequestTimeout
 
 BODY = b'{"data": []}'
@@ -100,7 +100,7 @@ def test_a_huge_answer_is_cut_at_the_cap(answer: Callable[[Request], Iterator[Pi
 
 CLIENT = """
 import json, sys
-from tiktok_destination.delivery import bounded_http
+from tiktok_destination.delivery import bounded_http, watchdog
 with bounded_http.new_session() as session:
     answer = bounded_http.post(session, sys.argv[1], b"{}", {}, 20.0)
 # VmHWM, not ru_maxrss: ru_maxrss survives exec and would count the forking test process.
@@ -165,16 +165,21 @@ def test_a_kept_alive_connection_is_still_watched() -> None:
     assert len(server.requests) == 2
 
 
-def test_no_watchdog_thread_outlives_its_request() -> None:
+def test_exchanges_leave_no_thread_behind() -> None:
+    """Fifty exchanges one after the other: no thread of their own (the server's one handler and
+    the one watchdog thread at most), and the watchdog thread ends once it has nothing to do."""
     with HostileServer(lambda request: iter([tiktok_ok()])) as server:
-        before = threading.active_count()
+        before = set(threading.enumerate())
+        most = 0
         with bounded_http.new_session() as session:
             for _ in range(50):
                 bounded_http.post(session, server.url, BODY, HEADERS, 5.0)
-        deadline = time.monotonic() + 10  # the server's handler thread ends too, when it can
-        while threading.active_count() > before and time.monotonic() < deadline:
-            time.sleep(0.01)
-        assert threading.active_count() <= before
+                most = max(most, len(set(threading.enumerate()) - before))
+        assert most <= 2
+        deadline = time.monotonic() + 2 * watchdog.IDLE_S + 10  # the server's thread ends too
+        while set(threading.enumerate()) - before and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert set(threading.enumerate()) <= before
 
 
 def test_endless_headers_end_the_exchange() -> None:

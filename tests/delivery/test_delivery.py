@@ -341,6 +341,23 @@ def test_events_that_are_not_json_are_rejected(
     assert tiktok.event_ids == ["e1", "e4"]
 
 
+def test_an_event_holding_itself_is_rejected_alone(
+    tiktok: FakeTikTok, make_deliverer: MakeDeliverer
+) -> None:
+    looped = payload("e2")
+    looped["data"][0]["properties"] = {"self": looped["data"][0]}
+    outcomes = make_deliverer().send([payload("e1"), looped, payload("e3")])
+    assert statuses(outcomes) == ["delivered", "rejected", "delivered"]
+    assert outcomes[1]["message"].startswith("not valid JSON (RecursionError")
+    assert tiktok.event_ids == ["e1", "e3"]
+
+
+def test_each_outcome_is_its_own(make_deliverer: MakeDeliverer) -> None:
+    """A host may change one outcome without changing the others of its request."""
+    outcomes = make_deliverer().send([payload("e1"), payload("e2")])
+    assert outcomes[0] == outcomes[1] and outcomes[0] is not outcomes[1]
+
+
 def test_the_token_never_shows(
     tiktok: FakeTikTok, make_deliverer: MakeDeliverer, caplog: pytest.LogCaptureFixture
 ) -> None:

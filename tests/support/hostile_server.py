@@ -61,6 +61,8 @@ class HostileServer:
         self.answer = answer
         self.requests: list[Request] = []
         self.bytes_sent = 0
+        self.accepted = 0
+        """Connections accepted so far."""
         self._stopping = threading.Event()
         self._lock = threading.Lock()
         self._listener = socket.create_server(("127.0.0.1", 0))
@@ -104,6 +106,7 @@ class HostileServer:
                 return
             with self._lock:
                 self._connections.append(connection)
+                self.accepted += 1
             thread = threading.Thread(target=self._serve, args=(connection,), daemon=True)
             self._threads.append(thread)
             thread.start()

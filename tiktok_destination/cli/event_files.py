@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import codecs
 import hashlib
+import itertools
 import json
 import re
 import sys
@@ -135,21 +136,25 @@ class EventLines:
         return chunk
 
     def __iter__(self) -> Iterator[ParsedLine]:
-        return ((line, event) for line, event, _raw in self._records())
+        if self._is_an_array():
+            return ((line, event) for line, event, _raw in self._array())
+        return ((line, event) for line, event, _raw in self._lines(hashed=False))
 
     def hashed(self) -> Iterator[HashedLine]:
         """The records, each with its ``line_hash``."""
-        return ((line, event, line_hash(raw)) for line, event, raw in self._records())
+        if self._is_an_array():
+            return ((line, event, line_hash(raw)) for line, event, raw in self._array())
+        return self._lines(hashed=True)
 
-    def _records(self) -> Iterator[_Raw]:
+    def _is_an_array(self) -> bool:
+        """Whether the stream is one JSON array (read first: the byte order mark is passed over,
+        and as much as it takes to tell)."""
         while not self._eof and not self._head.lstrip():
             self._head += self._read_more()
         if self._head.startswith(_BOM):
             self._head = self._head[len(_BOM) :]
             self.position += len(_BOM)
-        if self._head.lstrip().startswith(b"[") and not self._first_line_is_a_record():
-            return self._array()
-        return self._lines()
+        return self._head.lstrip().startswith(b"[") and not self._first_line_is_a_record()
 
     def _first_line_is_a_record(self) -> bool:
         """Whether the first line is a whole JSON value followed by more lines."""
@@ -165,7 +170,8 @@ class EventLines:
             self._head += self._read_more()
         return bool(self._head[end:].strip())
 
-    def _raw_lines(self) -> Iterator[bytes]:
+    def _head_lines(self) -> Iterator[bytes]:
+        """The lines read ahead (the last one completed from the stream)."""
         while b"\n" in self._head:
             line, self._head = self._head.split(b"\n", 1)
             yield line + b"\n"
@@ -173,15 +179,27 @@ class EventLines:
             rest = self._head + self._stream.readline()
             self._head = b""
             yield rest
-        yield from self._stream
 
-    def _lines(self) -> Iterator[_Raw]:
-        for number, raw in enumerate(self._raw_lines(), start=1):
+    def _lines(self, *, hashed: bool) -> Iterator[tuple[int, Any, Any]]:
+        """Records of JSON Lines, each with its ``line_hash`` (``hashed``) or its bytes: one
+        loop, the stream's own iteration after the lines read ahead (the hot path of ``send``)."""
+        blake2b = hashlib.blake2b
+        number = 0
+        for raw in itertools.chain(self._head_lines(), self._stream):
+            number += 1
             self.position += len(raw)
-            if not raw.isspace():  # (never empty)
-                event = _parse_line(raw)
-                if isinstance(event, NotJson):
-                    event = NotJson(f"line {number}: {event.message}")
+            if raw.isspace():  # (never empty)
+                continue
+            event = _parse_line(raw)
+            if type(event) is NotJson:
+                event = NotJson(f"line {number}: {event.message}")
+            if hashed:  # (line_hash, inline)
+                yield (
+                    number,
+                    event,
+                    blake2b(raw.rstrip(b"\r\n"), digest_size=LINE_HASH_BYTES).hexdigest(),
+                )
+            else:
                 yield number, event, raw
 
     def _array(self) -> Iterator[_Raw]:

@@ -69,6 +69,31 @@ def _json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
+def record_heads(events: Iterable[Named]) -> list[str]:
+    """What the records of each ``(line, event_id, line_hash)`` event start with, whatever its
+    outcome: made once for an event that gets several records (``sending``, then its outcome)."""
+    return [
+        f'{{"line": {line:d}, "line_hash": {_json(lh)}, "event_id": {_json(eid)}'
+        for line, eid, lh in events
+    ]
+
+
+def records_from_heads(
+    heads: list[str],
+    status: str,
+    message: str,
+    code: int | None = None,
+    request_id: str | None = None,
+) -> str:
+    """The records of the events whose ``record_heads`` are ``heads``, sharing one outcome, as
+    JSON Lines (the shared part encoded once)."""
+    tail = (
+        f', "status": {_json(status)}, "code": {_json(code)}, "message": {_json(message)}, '
+        f'"request_id": {_json(request_id)}}}\n'
+    )
+    return tail.join(heads) + tail if heads else ""
+
+
 def record_lines(
     events: Iterable[Named],
     status: str,
@@ -78,16 +103,7 @@ def record_lines(
 ) -> str:
     """The records of ``(line, event_id, line_hash)`` events sharing one outcome, as JSON Lines:
     the text ``json.dumps`` gives each ``record``, with the shared part encoded once."""
-    tail = (
-        f', "status": {_json(status)}, "code": {_json(code)}, "message": {_json(message)}, '
-        f'"request_id": {_json(request_id)}}}\n'
-    )
-    return "".join(
-        [
-            f'{{"line": {line:d}, "line_hash": {_json(lh)}, "event_id": {_json(eid)}{tail}'
-            for line, eid, lh in events
-        ]
-    )
+    return records_from_heads(record_heads(events), status, message, code, request_id)
 
 
 class OutcomeLog:

@@ -8,6 +8,7 @@ import contextlib
 import os
 import stat
 import sys
+from collections.abc import Iterator
 from typing import IO, Any
 
 from tiktok_destination import signals
@@ -16,7 +17,7 @@ from tiktok_destination.cli.exits import EXIT_FAILED, UsageError, send_exit_code
 from tiktok_destination.cli.outcome_log import OutcomeLog
 from tiktok_destination.cli.resume import Finished, read_finished
 from tiktok_destination.cli.send_input import chunked, with_ticks
-from tiktok_destination.cli.send_run import SendRun
+from tiktok_destination.cli.send_run import InputLine, SendRun
 from tiktok_destination.cli.settings_file import load_settings
 from tiktok_destination.delivery.batching import MAX_WAIT_S
 
@@ -100,8 +101,9 @@ def cmd_send(args: argparse.Namespace) -> int:
             reader = EventLines(stream)
             run.position = lambda: reader.position
             size = _regular_size(stream)
+            # a line's hash only goes into the outcomes file (for --resume)
+            lines: Iterator[InputLine] = iter(reader) if outcomes is None else reader.hashed()
             # a stream may pause: don't keep events waiting
-            lines = reader.hashed()
             chunks = chunked(lines) if size is not None else with_ticks(lines, MAX_WAIT_S / 2)
             run.run(chunks, total_bytes=size)
         finally:

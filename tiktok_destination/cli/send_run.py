@@ -3,8 +3,11 @@
 Input lines come in chunks (``send_input``), each transformed with one call of the batch hook.
 Events wait in one buffer per request group (source, source id, test code) and go out when a
 buffer is full or its first event has waited ``batching.MAX_WAIT_S`` (a quiet stream on stdin still
-delivers), so memory stays flat. Up to ``max_concurrent_requests`` buffers are being sent at
-once (the reading goes on meanwhile); their outcomes are recorded in the order they were sent.
+delivers), so memory stays flat. A full buffer's requests are encoded here, on the reading
+thread that made its payloads (``Deliverer.prepare``), and only their bytes go to the threads
+that post (``Deliverer.deliver``, the same delivery as the send hook's). Up to
+``max_concurrent_requests`` buffers are being sent at once (the reading goes on meanwhile);
+their outcomes are recorded in the order they were sent.
 Every event gets one outcome record in ``--outcomes`` as soon as it is known, and each event
 posted gets a ``sending`` record before the post (``outcome_log``). SIGINT and SIGTERM stop
 cleanly (``signals``): what was not sent is recorded ``failed``. With ``--resume`` the lines an
@@ -25,7 +28,7 @@ import time
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from functools import partial
 from typing import IO, Any
 
@@ -34,18 +37,21 @@ from tiktok_destination.cli.event_files import HashedLine, ParsedLine
 from tiktok_destination.cli.outcome_log import (
     SENDING,
     SENDING_MESSAGE,
-    Named,
     OutcomeLog,
     OutcomesNotWritten,
     record,
+    record_heads,
     record_lines,
+    records_from_heads,
 )
 from tiktok_destination.cli.progress import Progress
 from tiktok_destination.cli.reasons import most_frequent, reason
 from tiktok_destination.cli.resume import CHANGED, Finished
 from tiktok_destination.delivery import batching
+from tiktok_destination.delivery.deliverer import Deliverer
 from tiktok_destination.delivery.in_flight import Workers
 from tiktok_destination.facts import NAME
+from tiktok_destination.outcomes import SendOutcome
 from tiktok_destination.transform.event_ids import own_event_id, payload_event_id
 from tiktok_destination.transform.event_text import NotJson
 
@@ -53,8 +59,9 @@ InputLine = ParsedLine | HashedLine
 """``(line, event)`` or ``(line, event, line_hash)``: only the second can be resumed."""
 Pending = list[tuple[int, "str | None", dict[str, Any]]]
 """Events buffered: input line, ``line_hash``, payload."""
-Sent = Named
-"""An event posted: its input line, its ``event_id``, its ``line_hash``."""
+Sent = str
+"""An event posted, as its records start (``outcome_log.record_heads``): its input line, its
+``event_id``, its ``line_hash``; made once for its ``sending`` record and its outcome's."""
 YOUNG_COLLECTION_EVERY = 20_000
 """Allocations between two collections of the youngest objects during a run (Python's default
 is 700). The buffers keep thousands of payloads alive, and every collection walks the objects
@@ -83,8 +90,10 @@ def fewer_collections() -> Iterator[None]:
 
 
 def _sent(batch: Pending) -> list[Sent]:
-    """What the records of each buffered event name: input line, ``event_id``, ``line_hash``."""
-    return [(line, payload_event_id(payload), line_hash) for line, line_hash, payload in batch]
+    """How the records of each buffered event start (input line, ``event_id``, ``line_hash``)."""
+    return record_heads(
+        [(line, payload_event_id(payload), line_hash) for line, line_hash, payload in batch]
+    )
 
 
 class SendRun:
@@ -121,11 +130,13 @@ class SendRun:
         """How many events a request of each group carries at most."""
         self.ready: deque[Pending] = deque()
         """Full buffers, oldest first, waiting for their request."""
-        self.in_flight: deque[tuple[list[Sent], Future[list[dict[str, Any]]]]] = deque()
+        self.in_flight: deque[tuple[list[Sent], Future[list[SendOutcome]]]] = deque()
         """Buffers being sent, oldest first: what each event's records name and the coming
         outcomes."""
         self.window = self.config.delivery.max_concurrent_requests
         self._workers: Workers | None = None
+        self._deliverer: Deliverer | None = None
+        """The deliverer of ``settings``, held while the run sends."""
         self.counts: Counter[str] = Counter()
         self.read = 0
         self.resumed: Counter[str] = Counter()
@@ -154,6 +165,17 @@ class SendRun:
                 "and does not save them",
                 file=self.err,
             )
+        with ExitStack() as held:
+            if not self.dry_run:
+                self._deliverer = held.enter_context(state.deliverer_for(self.settings))
+            self._run_held(chunks, total_bytes)
+            if self._deliverer is not None:
+                self.refused = self._deliverer.stopped
+        self._summary()
+        return self.stopped_by is None and self.not_written is None
+
+    def _run_held(self, chunks: Iterable[Sequence[InputLine]], total_bytes: int | None) -> None:
+        """``run`` with the deliverer held: a stop or an outcomes file not written ends it."""
         try:  # a stop may come as soon as the bar is drawn
             with signals.held():  # a bar drawn is a bar kept, so it can be cleared
                 self._progress = Progress(self.err, total_bytes)
@@ -172,11 +194,6 @@ class SendRun:
             self._close_progress()
             if self._workers is not None:
                 self._workers.close()
-        if not self.dry_run:
-            with state.deliverer_for(self.settings) as deliverer:
-                self.refused = deliverer.stopped
-        self._summary()
-        return self.stopped_by is None and self.not_written is None
 
     def _close_progress(self) -> None:
         """Take the bar off the terminal (it is drawn again by no one)."""
@@ -246,6 +263,8 @@ class SendRun:
                 else []
             )
             ok = 0
+            warned: list[str] = []
+            """The warnings of the events buffered, counted once a chunk (a third have one)."""
             for (line, line_hash), event, outcome in zip(lines, events, outcomes, strict=True):
                 status = outcome["status"]
                 if status == "ok":
@@ -254,13 +273,15 @@ class SendRun:
                     warnings = outcome.get("warnings")
                     if warnings:
                         self.warned += 1
-                        self.warnings.update(reason(text) for text in warnings)
+                        warned += warnings
                     continue
                 message = outcome.get("reason") or outcome["error"]
                 named = (line, own_event_id(event), line_hash)
                 records.append(record_lines([named], status, message))
                 self.counts[status] += 1
             self.counts["ok"] += ok
+            for text, times in Counter(warned).items():  # few distinct texts
+                self.warnings[reason(text)] += times
             self._write_text("".join(records))
 
     def _buffer(self, line: int, line_hash: str | None, payload: dict[str, Any]) -> None:
@@ -290,7 +311,8 @@ class SendRun:
 
     def _send_ready(self) -> None:
         """Send the buffers in ``ready`` (when fewer than ``window`` are in flight): their
-        ``sending`` records first, then the request."""
+        requests encoded, their ``sending`` records written, then the requests posted (by a
+        thread of ``Workers``)."""
         while self.ready:
             self._collect(room=True)
             with signals.held():
@@ -299,19 +321,14 @@ class SendRun:
                     self._plan(batch)
                     self.ready.popleft()
                     continue
+                assert self._workers is not None and self._deliverer is not None
                 sent = _sent(batch)
-                self._write_text(record_lines(sent, SENDING, SENDING_MESSAGE))
+                prepared = self._deliverer.prepare([payload for _line, _hash, payload in batch])
+                self._write_text(records_from_heads(sent, SENDING, SENDING_MESSAGE))
                 self.ready.popleft()
-                assert self._workers is not None
-                payloads = [payload for _line, _hash, payload in batch]
-                self.in_flight.append((sent, self._workers.submit(partial(self._send, payloads))))
-
-    def _send(self, payloads: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """The send hook for one buffer (on a worker thread)."""
-        outcomes: list[dict[str, Any]] = self.hook.cdp_destination_send(
-            destination=NAME, payloads=payloads, settings=self.settings
-        )
-        return outcomes
+                del batch  # the payloads go here, in the thread that made them
+                job = self._workers.submit(partial(self._deliverer.deliver, prepared))
+                self.in_flight.append((sent, job))
 
     def _collect(self, *, room: bool = False, everything: bool = False) -> None:
         """Record the outcomes of the buffers sent, oldest first: those already known, and
@@ -328,7 +345,7 @@ class SendRun:
                 self._write_text(self._outcome_records(sent, outcomes))
                 self.in_flight.popleft()
 
-    def _outcome_records(self, sent: list[Sent], outcomes: list[dict[str, Any]]) -> str:
+    def _outcome_records(self, sent: list[Sent], outcomes: list[SendOutcome]) -> str:
         """The records of one request's outcomes, counted; a run of equal outcomes (a whole
         batch delivered, say) encodes what its records share once."""
         records, start = [], 0
@@ -338,7 +355,7 @@ class SendRun:
             first = outcomes[start]
             status, message = first["status"], first["message"]
             code, request_id = first["code"], first["request_id"]
-            records.append(record_lines(sent[start:end], status, message, code, request_id))
+            records.append(records_from_heads(sent[start:end], status, message, code, request_id))
             self.counts[status] += end - start
             start = end
         return "".join(records)
@@ -371,11 +388,11 @@ class SendRun:
         text = []
         for sent, job in self.in_flight:
             why = INTERRUPTED_BEFORE if job.cancel() else INTERRUPTED_DURING  # posted or not
-            text.append(record_lines(sent, "failed", why))
+            text.append(records_from_heads(sent, "failed", why))
             self.counts["failed"] += len(sent)
         for batch in [*self.ready, *self.groups.values()]:
             sent = _sent(batch)
-            text.append(record_lines(sent, "failed", INTERRUPTED_BEFORE))
+            text.append(records_from_heads(sent, "failed", INTERRUPTED_BEFORE))
             self.counts["failed"] += len(sent)
         try:
             self._write_text("".join(text))

@@ -88,6 +88,16 @@ class Batch:
         )
 
 
+def runs(key: Key, indices: list[int], events: list[Any], batch_size: int) -> list[Batch]:
+    """The requests for the ``events`` of group ``key`` (at input ``indices``), in order, cut by
+    count alone."""
+    size = request_size(key, batch_size)
+    return [
+        Batch(key, indices[start : start + size], events[start : start + size])
+        for start in range(0, len(events), size)
+    ]
+
+
 def batches(
     members: Sequence[tuple[Key, int, Any]],
     batch_size: int,

@@ -4,8 +4,9 @@
 give:
 
 - **time**: ``timeout_s`` bounds the *whole* exchange (connect, send, headers, body). A server
-  that trickles a byte at a time never resets the clock: when time is up a watchdog shuts the
-  connection's socket, and the call raises ``WholeRequestTimeout`` (a ``requests.ReadTimeout``).
+  that trickles a byte at a time never resets the clock: when time is up the process's one
+  watchdog thread (``watchdog``) shuts the connection's socket, and the call raises
+  ``WholeRequestTimeout`` (a ``requests.ReadTimeout``).
   The watchdog needs the sockets of the session's pool: sessions from ``new_session`` have it; a
   session made elsewhere keeps ``requests``' per-read timeout for the headers, and this module's
   deadline for the body.
@@ -21,7 +22,6 @@ plain http, so a proxy never reads the token.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import socket
 import threading
@@ -35,6 +35,7 @@ from requests.adapters import HTTPAdapter
 from requests.structures import CaseInsensitiveDict
 
 from tiktok_destination import api_url
+from tiktok_destination.delivery.watchdog import WATCHDOG, Watch
 
 MAX_ANSWER_BYTES = 2 * 2**20
 """Bytes of an answer read at most. TikTok's answers are a few hundred bytes."""
@@ -72,49 +73,11 @@ class Answer:
         return self.body.decode("utf-8", "replace")
 
 
-class _Watch:
-    """The deadline of one exchange: when it passes, the connection's socket is shut."""
-
-    def __init__(self, seconds: float) -> None:
-        self.expired = False
-        self._sock: socket.socket | None = None
-        self._done = False
-        self._lock = threading.Lock()
-        self._timer = threading.Timer(seconds, self._expire)
-        self._timer.daemon = True
-        self._timer.start()
-
-    def attach(self, sock: socket.socket | None) -> None:
-        """The socket this exchange uses (called from the connection, in the caller's thread)."""
-        with self._lock:
-            self._sock = sock
-            if self.expired and sock is not None:
-                _shut(sock)
-
-    def _expire(self) -> None:
-        with self._lock:
-            if self._done:
-                return
-            self.expired = True
-            if self._sock is not None:
-                _shut(self._sock)
-
-    def finish(self) -> None:
-        with self._lock:
-            self._done = True
-        self._timer.cancel()
-
-
-def _shut(sock: socket.socket) -> None:
-    with contextlib.suppress(OSError):
-        socket.socket.shutdown(sock, socket.SHUT_RDWR)  # wakes a blocked read in the caller
-
-
 _current = threading.local()
 
 
 def _attach(sock: socket.socket | None) -> None:
-    watch: _Watch | None = getattr(_current, "watch", None)
+    watch: Watch | None = getattr(_current, "watch", None)
     if watch is not None:
         watch.attach(sock)
 
@@ -187,7 +150,7 @@ def post(
     if problem is not None:
         raise UnsafeUrl(problem)
     deadline = time.monotonic() + timeout_s
-    watch = _Watch(timeout_s)
+    watch = WATCHDOG.watch(timeout_s)
     _current.watch = watch
     try:
         settings = session.merge_environment_settings(prepared.url, {}, True, None, None)
@@ -205,7 +168,7 @@ def post(
         watch.finish()
 
 
-def _read(response: requests.Response, deadline: float, watch: _Watch) -> Answer:
+def _read(response: requests.Response, deadline: float, watch: Watch) -> Answer:
     """The answer's body, up to ``MAX_ANSWER_BYTES``, before ``deadline``."""
     body = bytearray()
     truncated = False

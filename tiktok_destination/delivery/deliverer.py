@@ -7,6 +7,8 @@ stops every deliverer sharing the ``RefusedTokens`` memory. An optional ``Gate``
 throttling pause and a stop with deliverers in other processes (the Redis workers).
 Up to ``max_concurrent_requests`` requests are in flight at once (``in_flight.InFlight``: the
 first goes alone, and one at a time again while TikTok throttles or fails).
+``send`` is ``prepare`` (the requests' bodies encoded, in the caller's thread) then ``deliver``
+(bytes posted); ``tiktok-destination send`` calls the two in different threads.
 Every payload gets exactly one ``SendOutcome``, in input order. The access token is only ever
 put in the ``Access-Token`` header: never in logs, outcomes, exceptions or reprs.
 """
@@ -41,7 +43,7 @@ from tiktok_destination.outcomes import SendOutcome, send_outcome
 from tiktok_destination.quoting import SERVER_TEXT_CHARS, kind, redact, server_id, server_text
 from tiktok_destination.settings import DeliveryConfig
 
-__all__ = ["Deliverer", "DeliveryConfig", "Gate", "RefusedTokens"]
+__all__ = ["Deliverer", "DeliveryConfig", "Gate", "Prepared", "RefusedTokens", "Request"]
 
 log = logging.getLogger("tiktok_destination")
 
@@ -114,7 +116,49 @@ class _Stopped(Exception):
 
 
 def _dumps(value: Any) -> bytes:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
+    """``value`` as compact UTF-8 JSON. A value holding itself is no JSON: it raises
+    ``RecursionError`` (not checked for on the way, which took a tenth of the time)."""
+    return json.dumps(
+        value, separators=(",", ":"), ensure_ascii=False, allow_nan=False, check_circular=False
+    ).encode()
+
+
+def _events_json(batch: Batch) -> bytes:
+    """The JSON array of a batch's events (``_batches`` encoded it already)."""
+    return batch.data if batch.data is not None else _dumps(batch.events)
+
+
+def _body(head: dict[str, str], events: bytes) -> bytes:
+    """A request's body: its ``head`` fields, then ``data``, the JSON array ``events``."""
+    return _dumps(head)[:-1] + b',"data":' + events + b"}"
+
+
+@dataclass(frozen=True)
+class Request:
+    """One request to make: its group, the input positions of its events, and its body."""
+
+    key: Key
+    indices: list[int]
+    body: bytes
+
+    def halves(self) -> tuple[Request, Request]:
+        """The two requests this one splits into (``Batch.halves``), their events read back
+        from the body: the payloads themselves are not kept."""
+        first, second = Batch(self.key, self.indices, json.loads(self.body)["data"]).halves()
+        return _request(first), _request(second)
+
+
+def _request(batch: Batch) -> Request:
+    return Request(batch.key, batch.indices, _body(batch.head, _events_json(batch)))
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """Payloads made into requests by ``Deliverer.prepare``, for ``Deliverer.deliver``: the
+    outcomes already known (payloads rejected before any request) and the requests to make."""
+
+    outcomes: list[SendOutcome | None]
+    requests: list[Request]
 
 
 def _too_big(size: int) -> str:
@@ -137,7 +181,7 @@ def _read_payload(payload: object) -> tuple[Key, Any] | str:
     test_code = payload.get("test_event_code")
     if test_code is not None and not isinstance(test_code, str):
         return f"{NOT_A_PAYLOAD}: test_event_code must be a string"
-    return batching.group_key(payload), data[0]
+    return (source, source_id, test_code), data[0]  # (batching.group_key, read once)
 
 
 class Deliverer:
@@ -220,17 +264,38 @@ class Deliverer:
 
     def send(self, payloads: Sequence[object]) -> list[SendOutcome]:
         """One outcome per payload, in the same order."""
+        return self.deliver(self.prepare(payloads))
+
+    def prepare(self, payloads: Sequence[object]) -> Prepared:
+        """The requests ``payloads`` make, each body encoded, ready for ``deliver``.
+
+        Done in the thread that made the payloads (``send``'s reading thread), the threads
+        that post only handle bytes; the payloads are not kept. Never raises: a bug fails
+        every payload still without an outcome."""
         outcomes: list[SendOutcome | None] = [None] * len(payloads)
-        batches = self._batches(payloads, outcomes)
-        threads = min(self.config.max_concurrent_requests, len(batches))
+        try:
+            requests = [_request(batch) for batch in self._batches(payloads, outcomes)]
+        except Exception as error:  # a bug must not lose the payloads: each one gets an outcome
+            log.error("unexpected %s while preparing requests", type(error).__name__)
+            message = f"not sent: unexpected {type(error).__name__} in the destination"
+            for index, outcome in enumerate(outcomes):
+                outcomes[index] = outcome or send_outcome("failed", message)
+            return Prepared(outcomes, [])
+        return Prepared(outcomes, requests)
+
+    def deliver(self, prepared: Prepared) -> list[SendOutcome]:
+        """Post the requests of ``prepared`` (once): one outcome per payload, in order."""
+        outcomes = prepared.outcomes
+        requests = prepared.requests
+        threads = min(self.config.max_concurrent_requests, len(requests))
         if threads <= 1:
-            for batch in batches:
-                self._deliver_safely(batch, outcomes)
+            for request in requests:
+                self._deliver_safely(request, outcomes)
         else:
             with Workers(threads, "tiktok-send") as workers:
                 jobs = [
-                    workers.submit(functools.partial(self._deliver_safely, batch, outcomes))
-                    for batch in batches
+                    workers.submit(functools.partial(self._deliver_safely, request, outcomes))
+                    for request in requests
                 ]
             try:
                 for job in jobs:
@@ -244,13 +309,13 @@ class Deliverer:
             for outcome in outcomes
         ]
 
-    def _deliver_safely(self, batch: Batch, outcomes: list[SendOutcome | None]) -> None:
+    def _deliver_safely(self, request: Request, outcomes: list[SendOutcome | None]) -> None:
         try:
-            self._deliver(batch, outcomes)
+            self._deliver(request, outcomes)
         except Exception as error:  # a bug must not lose the outcomes already known
             log.error("unexpected %s while delivering a batch", type(error).__name__)
             message = f"not sent: unexpected {type(error).__name__} in the destination"
-            for index in batch.indices:
+            for index in request.indices:
                 if outcomes[index] is None:
                     outcomes[index] = send_outcome("failed", message)
 
@@ -259,16 +324,22 @@ class Deliverer:
     ) -> list[Batch]:
         """The requests to make, by count and bytes, each with its events' JSON; events that are
         no payload or no valid JSON are ``rejected`` here."""
-        groups: dict[Key, list[tuple[Key, int, Any]]] = {}
+        groups: dict[Key, tuple[list[int], list[Any]]] = {}
+        """The input positions and the events of each group, in order."""
         for index, payload in enumerate(payloads):
             read = _read_payload(payload)
             if isinstance(read, str):
                 outcomes[index] = send_outcome("rejected", read)
-            else:
-                groups.setdefault(read[0], []).append((read[0], index, read[1]))
+                continue
+            key, event = read
+            group = groups.get(key)
+            if group is None:
+                group = groups[key] = ([], [])
+            group[0].append(index)
+            group[1].append(event)
         found = []
-        for members in groups.values():
-            runs = batching.batches(members, self.config.batch_size)
+        for key, (indices, events) in groups.items():
+            runs = batching.runs(key, indices, events, self.config.batch_size)
             try:  # the usual case: each request's events encoded at once, within the bytes
                 for run in runs:
                     run.data = _dumps(run.events)
@@ -277,7 +348,8 @@ class Deliverer:
             if runs and all(len(run.data or b"") <= MAX_EVENT_BYTES + 1 for run in runs):
                 found += runs  # (one comma fewer than events, and the brackets)
             else:
-                found += self._by_bytes(members, outcomes)
+                members = zip([key] * len(indices), indices, events, strict=True)
+                found += self._by_bytes(list(members), outcomes)
         return found
 
     def _by_bytes(
@@ -306,58 +378,55 @@ class Deliverer:
             batch.data = b"[" + b",".join(encoded[id(event)] for event in batch.events) + b"]"
         return found
 
-    def _deliver(self, batch: Batch, outcomes: list[SendOutcome | None]) -> None:
+    def _deliver(self, request: Request, outcomes: list[SendOutcome | None]) -> None:
         stopped = self.stopped
         if stopped is None and self._gate is not None:
             stopped = self._gate.before_request()
             if stopped is not None:  # never back to None: another thread may have stopped us
                 self._stopped = stopped
         if stopped is not None:
-            self._fill(outcomes, batch, "failed", f"not sent: delivery stopped: {stopped}")
+            self._fill(outcomes, request, "failed", f"not sent: delivery stopped: {stopped}")
             return
-        events = batch.data if batch.data is not None else _dumps(batch.events)
-        batch.data = None  # the request's body below is the one copy kept while it is sent
-        data = _dumps(batch.head)[:-1] + b',"data":' + events + b"}"
-        del events
-        n = len(batch.events)
+        data = request.body  # the one copy kept while it is sent
+        n = len(request.indices)
         if len(data) > facts.MAX_REQUEST_BYTES:
             if n > 1:
-                for half in batch.halves():
+                for half in request.halves():
                     self._deliver(half, outcomes)
             else:
-                self._fill(outcomes, batch, "rejected", _too_big(len(data)))
+                self._fill(outcomes, request, "rejected", _too_big(len(data)))
             return
         try:
             reply, attempts = retry_loop(
-                lambda attempt: self._post(data, n, attempt, batch.key),
+                lambda attempt: self._post(data, n, attempt, request.key),
                 max_retries=self.config.max_retries,
                 sleep=self._sleep,
                 random=self._random,
                 on_retry=lambda r, retry, delay: self._log_retry(n, r, retry, delay),
             )
         except _Stopped as stop:
-            self._fill(outcomes, batch, "failed", f"not sent: delivery stopped: {stop.reason}")
+            self._fill(outcomes, request, "failed", f"not sent: delivery stopped: {stop.reason}")
             return
         code = reply.outcome_code
         if reply.decision is Decision.SUCCESS:
             message = reply.message or "OK"
-            self._fill(outcomes, batch, "delivered", message, reply.code, reply.request_id)
+            self._fill(outcomes, request, "delivered", message, reply.code, reply.request_id)
         elif reply.decision is Decision.SPLIT and n > 1:
             log.info("%s for a batch of %d events: splitting it", reply.problem, n)
-            for half in batch.halves():
+            for half in request.halves():
                 self._deliver(half, outcomes)
         elif reply.decision is Decision.SPLIT:
             message = reply.message or reply.problem
-            self._fill(outcomes, batch, "rejected", message, code, reply.request_id)
+            self._fill(outcomes, request, "rejected", message, code, reply.request_id)
         elif reply.decision is Decision.CONFIG:  # stopped already, in the request's slot
             message = self._stopped or reply.problem
-            self._fill(outcomes, batch, "failed", message, code, reply.request_id)
+            self._fill(outcomes, request, "failed", message, code, reply.request_id)
         else:
             retried = reply.decision is Decision.RETRY
             why = f"after {attempts} attempts" if retried else "(not retried)"
             message = f"not delivered {why}: {reply.problem}"
             log.warning("%d events %s", n, message)
-            self._fill(outcomes, batch, "failed", message, code, reply.request_id)
+            self._fill(outcomes, request, "failed", message, code, reply.request_id)
 
     def _log_retry(self, n: int, reply: _Reply, retry: int, delay: float) -> None:
         total = self.config.max_retries
@@ -441,11 +510,12 @@ class Deliverer:
     @staticmethod
     def _fill(
         outcomes: list[SendOutcome | None],
-        batch: Batch,
+        request: Request,
         status: Status,
         message: str,
         code: int | None = None,
         request_id: str | None = None,
     ) -> None:
-        for index in batch.indices:
-            outcomes[index] = send_outcome(status, message, code, request_id)
+        outcome = send_outcome(status, message, code, request_id)
+        for index in request.indices:
+            outcomes[index] = outcome.copy()  # each its own: a host may change one
