@@ -56,6 +56,15 @@ def test_settings_changed_in_place_are_read_again() -> None:
     assert cache.configs_made == 3
 
 
+def test_close_forgets_every_config_the_last_looked_up_too() -> None:
+    cache = State()
+    settings = {**VALID, "pixel_id": "P1"}
+    made = cache.config_for(settings)
+    cache.close()
+    assert cache.config_for(settings) is not made
+    assert cache.configs_made == 2
+
+
 def test_the_least_recently_used_settings_go_first() -> None:
     cache = State(max_tenants=2)
     first, second, third = ({**VALID, "pixel_id": f"P{n}"} for n in range(3))
