@@ -17,9 +17,9 @@ from collections.abc import Callable
 from typing import Any, NamedTuple, Protocol
 
 from tiktok_destination.errors import BadValue, FieldProblem
+from tiktok_destination.expressions import EMPTY_WHEN_FALSY
 from tiktok_destination.transform.values import to_string
 
-_CONTAINERS = (str, list, dict)
 Path = tuple[str, ...]
 
 
@@ -100,12 +100,12 @@ def fitted_builder(fields: Fields, walk_step: WalkStep) -> Callable[[Any, Any, s
             for keys, target, read, hash_value, name, left_out in leaves:
                 if keys.__class__ is str:
                     raw = obj.get(keys)
-                    if raw is None or (not raw and isinstance(raw, _CONTAINERS)):
+                    if raw is None or (not raw and isinstance(raw, EMPTY_WHEN_FALSY)):
                         continue
                 else:
                     for key in keys:
                         raw = obj.get(key)
-                        if raw is not None and (raw or not isinstance(raw, _CONTAINERS)):
+                        if raw is not None and (raw or not isinstance(raw, EMPTY_WHEN_FALSY)):
                             break
                     else:
                         continue

@@ -19,8 +19,8 @@ from tiktok_destination.quoting import quote
 
 MILLISECONDS_FROM = 1e11
 """Epoch numbers at or above this are milliseconds (1e11 s is the year 5138)."""
-_WHOLE_MILLISECONDS_FROM = 10**11
-_WHOLE_MILLISECONDS_TO = 10**14
+_WHOLE_MILLISECONDS_FROM = int(MILLISECONDS_FROM)
+_WHOLE_MILLISECONDS_TO = _WHOLE_MILLISECONDS_FROM * 1000
 """The whole numbers read as milliseconds, as ints: mypyc would make a float of a huge int
 compared with a float, which overflows."""
 
