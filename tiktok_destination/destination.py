@@ -17,6 +17,7 @@ from typing import Any
 
 from tiktok_destination import form, resources, state
 from tiktok_destination import settings as settings_module
+from tiktok_destination.delivery.deliverer import bug_message
 from tiktok_destination.errors import SettingsError
 from tiktok_destination.outcomes import SendOutcome, TransformOutcome, invalid, send_outcome
 from tiktok_destination.quoting import kind
@@ -111,7 +112,7 @@ def send_payloads(payloads: Sequence[Any], settings: Any) -> list[SendOutcome]:
         message = "settings: " + "; ".join(error.problems)
     except Exception as error:  # a bug must not lose events: each one still gets an outcome
         _log_bug("send", error)
-        message = f"not sent: unexpected {type(error).__name__} in the destination"
+        message = bug_message(error)
     try:
         count = len(payloads)
     except Exception:  # not a list: there is nothing to give outcomes to

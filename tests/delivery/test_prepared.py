@@ -144,3 +144,24 @@ def test_a_bug_while_preparing_fails_every_payload_and_posts_nothing(
     assert outcomes[0] is not outcomes[1]  # each its own: a host may change one
     assert tiktok.requests == []
     assert "RuntimeError" in caplog.text and TOKEN not in caplog.text
+
+
+def test_a_bug_while_delivering_fails_each_event_of_its_request_alone(
+    tiktok: FakeTikTok,
+    make_deliverer: MakeDeliverer,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    def broken(*args: Any) -> Any:
+        raise RuntimeError(f"a bug quoting {TOKEN}")
+
+    sender = make_deliverer()
+    prepared = sender.prepare([payload("e0"), payload("e1"), payload("e2")])
+    monkeypatch.setattr(sender, "_post", broken)
+    with caplog.at_level(logging.ERROR, logger="tiktok_destination"):
+        outcomes = sender.deliver(prepared)
+    message = "not sent: unexpected RuntimeError in the destination"
+    assert [(o["status"], o["message"]) for o in outcomes] == [("failed", message)] * 3
+    assert len({id(outcome) for outcome in outcomes}) == 3
+    assert tiktok.requests == []
+    assert "RuntimeError" in caplog.text and TOKEN not in caplog.text

@@ -20,7 +20,7 @@ import json
 import logging
 import random
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Literal, Protocol
@@ -161,6 +161,24 @@ class Prepared:
     requests: list[Request]
 
 
+def bug_message(error: BaseException) -> str:
+    """The outcome message of events a bug in the destination kept from being sent (it names
+    the exception's class only: its text could quote settings)."""
+    return f"not sent: unexpected {type(error).__name__} in the destination"
+
+
+def _fail_unanswered(
+    error: BaseException, doing: str, outcomes: list[SendOutcome | None], indices: Iterable[int]
+) -> None:
+    """After a bug while ``doing``: each event of ``indices`` without an outcome yet fails
+    (an outcome of its own each)."""
+    log.error("unexpected %s while %s", type(error).__name__, doing)
+    message = bug_message(error)
+    for index in indices:
+        if outcomes[index] is None:
+            outcomes[index] = send_outcome("failed", message)
+
+
 def _too_big(size: int) -> str:
     return (
         f"not sent: the event takes {size / 2**20:.1f} MB as JSON, more than the "
@@ -181,7 +199,7 @@ def _read_payload(payload: object) -> tuple[Key, Any] | str:
     test_code = payload.get("test_event_code")
     if test_code is not None and not isinstance(test_code, str):
         return f"{NOT_A_PAYLOAD}: test_event_code must be a string"
-    return (source, source_id, test_code), data[0]  # (batching.group_key, read once)
+    return batching.group_key(payload), data[0]
 
 
 class Deliverer:
@@ -276,10 +294,7 @@ class Deliverer:
         try:
             requests = [_request(batch) for batch in self._batches(payloads, outcomes)]
         except Exception as error:  # a bug must not lose the payloads: each one gets an outcome
-            log.error("unexpected %s while preparing requests", type(error).__name__)
-            message = f"not sent: unexpected {type(error).__name__} in the destination"
-            for index, outcome in enumerate(outcomes):
-                outcomes[index] = outcome or send_outcome("failed", message)
+            _fail_unanswered(error, "preparing requests", outcomes, range(len(outcomes)))
             return Prepared(outcomes, [])
         return Prepared(outcomes, requests)
 
@@ -313,11 +328,7 @@ class Deliverer:
         try:
             self._deliver(request, outcomes)
         except Exception as error:  # a bug must not lose the outcomes already known
-            log.error("unexpected %s while delivering a batch", type(error).__name__)
-            message = f"not sent: unexpected {type(error).__name__} in the destination"
-            for index in request.indices:
-                if outcomes[index] is None:
-                    outcomes[index] = send_outcome("failed", message)
+            _fail_unanswered(error, "delivering a batch", outcomes, request.indices)
 
     def _batches(
         self, payloads: Sequence[object], outcomes: list[SendOutcome | None]
