@@ -125,43 +125,29 @@ def test_a_half_read_back_from_the_body_is_the_request_its_payloads_make(
     assert abs(len(first.indices) - len(second.indices)) <= 1
 
 
-def test_a_bug_while_preparing_fails_every_payload_and_posts_nothing(
+@pytest.mark.parametrize("broken_part", ["_batches", "_post"])
+def test_a_bug_fails_each_payload_with_an_outcome_of_its_own_and_posts_nothing(
+    broken_part: str,
     tiktok: FakeTikTok,
     make_deliverer: MakeDeliverer,
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
+    # _batches: a bug while preparing fails every payload; _post: a bug while delivering fails
+    # each event of its request.
     def broken(*args: Any) -> Any:
         raise RuntimeError(f"a bug quoting {TOKEN}")
 
     sender = make_deliverer()
-    monkeypatch.setattr(sender, "_batches", broken)
+    payloads = [payload("e0"), payload("e1"), payload("e2")]
     with caplog.at_level(logging.ERROR, logger="tiktok_destination"):
-        prepared = sender.prepare([payload("e0"), payload("e1")])
-        outcomes = sender.deliver(prepared)
-    message = "not sent: unexpected RuntimeError in the destination"
-    assert [(o["status"], o["message"]) for o in outcomes] == [("failed", message)] * 2
-    assert outcomes[0] is not outcomes[1]  # each its own: a host may change one
-    assert tiktok.requests == []
-    assert "RuntimeError" in caplog.text and TOKEN not in caplog.text
-
-
-def test_a_bug_while_delivering_fails_each_event_of_its_request_alone(
-    tiktok: FakeTikTok,
-    make_deliverer: MakeDeliverer,
-    monkeypatch: pytest.MonkeyPatch,
-    caplog: pytest.LogCaptureFixture,
-) -> None:
-    def broken(*args: Any) -> Any:
-        raise RuntimeError(f"a bug quoting {TOKEN}")
-
-    sender = make_deliverer()
-    prepared = sender.prepare([payload("e0"), payload("e1"), payload("e2")])
-    monkeypatch.setattr(sender, "_post", broken)
-    with caplog.at_level(logging.ERROR, logger="tiktok_destination"):
+        if broken_part == "_batches":
+            monkeypatch.setattr(sender, broken_part, broken)
+        prepared = sender.prepare(payloads)
+        monkeypatch.setattr(sender, broken_part, broken)
         outcomes = sender.deliver(prepared)
     message = "not sent: unexpected RuntimeError in the destination"
     assert [(o["status"], o["message"]) for o in outcomes] == [("failed", message)] * 3
-    assert len({id(outcome) for outcome in outcomes}) == 3
+    assert len({id(outcome) for outcome in outcomes}) == 3  # each its own: a host may change one
     assert tiktok.requests == []
     assert "RuntimeError" in caplog.text and TOKEN not in caplog.text
