@@ -183,7 +183,6 @@ class EventLines:
     def _lines(self, *, hashed: bool) -> Iterator[tuple[int, Any, Any]]:
         """Records of JSON Lines, each with its ``line_hash`` (``hashed``) or its bytes: one
         loop, the stream's own iteration after the lines read ahead (the hot path of ``send``)."""
-        blake2b = hashlib.blake2b
         number = 0
         for raw in itertools.chain(self._head_lines(), self._stream):
             number += 1
@@ -193,14 +192,7 @@ class EventLines:
             event = _parse_line(raw)
             if type(event) is NotJson:
                 event = NotJson(f"line {number}: {event.message}")
-            if hashed:  # (line_hash, inline)
-                yield (
-                    number,
-                    event,
-                    blake2b(raw.rstrip(b"\r\n"), digest_size=LINE_HASH_BYTES).hexdigest(),
-                )
-            else:
-                yield number, event, raw
+            yield number, event, line_hash(raw) if hashed else raw
 
     def _array(self) -> Iterator[_Raw]:
         array = _ArrayText(self)
